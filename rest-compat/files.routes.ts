@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import type { Core } from '../src/core.ts';
+import { unauthenticated } from '../src/services/errors.ts';
+import { sendAtelierError } from './http.errors.ts';
+
+/** Serves stored assets to their owner or an admin. */
+export function registerFileRoutes(app: FastifyInstance, core: Core) {
+  app.get<{ Params: { id: string } }>('/files/:id', async (request, reply) => {
+    const em = core.orm.em.fork();
+    try {
+      const actor = await core.auth.authenticate(em, request.headers.authorization);
+      if (!actor) throw unauthenticated();
+      const { asset, stream } = await core.assets.openAsset(em, actor, request.params.id);
+      return reply
+        .type(asset.mime)
+        .header('content-length', String(asset.bytes))
+        .header('cache-control', 'private, max-age=31536000, immutable')
+        .header('etag', `"${asset.sha256}"`)
+        .send(stream);
+    } catch (error) {
+      return sendAtelierError(reply, error);
+    }
+  });
+}

@@ -1,0 +1,24 @@
+import { getConfig } from '../src/config/config.ts';
+import { createLogger } from '../src/config/logger.ts';
+import { createCore } from '../src/core.ts';
+import { buildServer } from './server.ts';
+
+const config = getConfig();
+const logger = createLogger('api', config.LOG_LEVEL);
+const core = await createCore(config, 'api');
+const server = await buildServer(core, logger);
+const address = await server.app.listen({ host: config.HOST, port: config.PORT });
+logger.info({ address }, 'API listening');
+process.send?.({ type: 'ready', service: 'api', address });
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'API stopping');
+  await server.close().catch((error) => logger.error({ err: error }, 'closing HTTP server failed'));
+  await core.close().catch((error) => logger.error({ err: error }, 'closing core failed'));
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

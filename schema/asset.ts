@@ -1,0 +1,34 @@
+import { ASSET_KINDS, type Asset } from '../src/db/entities/asset.entity.ts';
+import { assetUrl } from '../src/services/job-lifecycle.service.ts';
+import { builder } from './builder.ts';
+import { requireActor } from './context.ts';
+
+const AssetKindEnum = builder.enumType('AssetKind', { values: ASSET_KINDS });
+
+export const AssetRef = builder.objectRef<Asset>('Asset').implement({
+  description: 'A stored file: a generation output or an upload.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    kind: t.field({ type: AssetKindEnum, resolve: (a) => a.kind }),
+    mime: t.exposeString('mime'),
+    bytes: t.float({ resolve: (a) => Number(a.bytes) }),
+    sha256: t.exposeString('sha256'),
+    width: t.exposeInt('width', { nullable: true }),
+    height: t.exposeInt('height', { nullable: true }),
+    durationSeconds: t.float({ nullable: true, resolve: (a) => (a.durationSeconds == null ? null : Number(a.durationSeconds)) }),
+    url: t.string({
+      description: 'Downloads the file; send the same Authorization header (owner or admin only).',
+      resolve: (a, _args, ctx) => assetUrl(ctx.core.config.publicUrl, a.id),
+    }),
+    jobId: t.id({ nullable: true, resolve: (a) => a.job?.id ?? null }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryField('asset', (t) =>
+  t.field({
+    type: AssetRef,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.core.assets.getAsset(ctx.em, requireActor(ctx), String(args.id)),
+  }),
+);

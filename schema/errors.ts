@@ -1,0 +1,28 @@
+import { GraphQLError } from 'graphql';
+import { AppError } from '../src/services/errors.ts';
+
+const unwrap = (error: unknown): unknown =>
+  error instanceof GraphQLError && error.originalError ? unwrap(error.originalError) : error;
+
+/**
+ * The GraphQL face's one error mapper: domain errors keep their message and gain `extensions.code`;
+ * anything unexpected is masked so internals never reach a client.
+ */
+export function maskError(error: unknown, message: string, isDev = false): Error {
+  const original = unwrap(error);
+  const located = error instanceof GraphQLError ? error : undefined;
+  if (original instanceof AppError) {
+    return new GraphQLError(original.message, {
+      nodes: located?.nodes,
+      path: located?.path,
+      extensions: { code: original.code, ...original.details },
+    });
+  }
+  if (original instanceof GraphQLError) return original;
+  return new GraphQLError(message, {
+    nodes: located?.nodes,
+    path: located?.path,
+    originalError: isDev && original instanceof Error ? original : undefined,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
+}

@@ -1,0 +1,12 @@
+import { lexicographicSortSchema } from 'graphql';
+import { applyMiddleware } from 'graphql-middleware';
+import { builder } from './builder.ts';
+import { permissions } from './permissions.ts';
+import './api-key.ts';
+import './asset.ts';
+import './auth.ts';
+import './health.ts';
+import './job.ts';
+import './user.ts';
+
+export const schema = applyMiddleware(lexicographicSortSchema(builder.toSchema()), permissions);

@@ -1,0 +1,107 @@
+import { EventEmitter, on } from 'node:events';
+import type { Redis } from 'ioredis';
+import type { JobKind, JobResult, JobStatus } from '../db/entities/job.entity.ts';
+
+/** One change of a job, as published by whoever changed it (API or worker). */
+export interface JobEvent {
+  jobId: string;
+  ownerId: string;
+  kind: JobKind;
+  status: JobStatus;
+  progress: number;
+  message: string | null;
+  result: JobResult | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  /** ISO time of the change. */
+  at: string;
+}
+
+/** The typed map of every topic: `job` is keyed by job id, `jobs` is the single stream of all jobs. */
+export interface PubSubEvents {
+  job: JobEvent;
+  jobs: JobEvent;
+}
+
+type Listener = (payload: unknown) => void;
+
+/**
+ * Typed publish/subscribe over Redis, so events cross processes (workers → every API process).
+ * `subscribe` resolves only once Redis has confirmed the subscription, so a caller that reads a
+ * snapshot afterwards cannot miss an event published in between.
+ */
+export class PubSub {
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readonly prefix: string;
+
+  constructor(publisher: Redis, subscriber: Redis, prefix: string) {
+    this.publisher = publisher;
+    this.subscriber = subscriber;
+    this.prefix = prefix;
+    subscriber.on('message', (channel: string, message: string) => {
+      const listeners = this.listeners.get(channel);
+      if (!listeners) return;
+      const payload: unknown = JSON.parse(message);
+      for (const listener of listeners) listener(payload);
+    });
+  }
+
+  private channel(topic: keyof PubSubEvents, key?: string) {
+    return key === undefined ? `${this.prefix}:events:${topic}` : `${this.prefix}:events:${topic}:${key}`;
+  }
+
+  async publish<T extends keyof PubSubEvents>(topic: T, key: string | undefined, payload: PubSubEvents[T]): Promise<void> {
+    await this.publisher.publish(this.channel(topic, key), JSON.stringify(payload));
+  }
+
+  async subscribe<T extends keyof PubSubEvents>(topic: T, key?: string): Promise<AsyncIterableIterator<PubSubEvents[T]>> {
+    const channel = this.channel(topic, key);
+    const local = new EventEmitter();
+    const controller = new AbortController();
+    // `on` starts buffering at once, so nothing is lost before the consumer's first `next()`.
+    const events = on(local, 'event', { signal: controller.signal });
+    const listener: Listener = (payload) => local.emit('event', payload);
+    let set = this.listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+    }
+    set.add(listener);
+    if (set.size === 1) await this.subscriber.subscribe(channel);
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      controller.abort();
+      const current = this.listeners.get(channel);
+      current?.delete(listener);
+      if (current && current.size === 0) {
+        this.listeners.delete(channel);
+        await this.subscriber.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+    const done = { value: undefined, done: true } as IteratorReturnResult<undefined>;
+    const iterator: AsyncIterableIterator<PubSubEvents[T]> = {
+      next: async () => {
+        if (closed) return done;
+        try {
+          const step = await events.next();
+          return step.done ? done : { value: step.value[0] as PubSubEvents[T], done: false };
+        } catch (error) {
+          if (closed) return done;
+          throw error;
+        }
+      },
+      return: async () => {
+        await close();
+        return done;
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+}

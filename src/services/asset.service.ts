@@ -1,0 +1,31 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Readable } from 'node:stream';
+import { Asset } from '../db/entities/asset.entity.ts';
+import type { Storage } from '../storage/storage.service.ts';
+import { type Actor, canSeeOwnedBy } from './actor.ts';
+import { forbidden, notFound } from './errors.ts';
+import { isUuid } from './validation.ts';
+
+export class AssetService {
+  private readonly storage: Storage;
+
+  constructor(storage: Storage) {
+    this.storage = storage;
+  }
+
+  async getAsset(em: EntityManager, actor: Actor, id: string): Promise<Asset> {
+    const asset = isUuid(id) ? await em.findOne(Asset, { id }) : null;
+    if (!asset) throw notFound('Asset', id);
+    if (!canSeeOwnedBy(actor, asset.owner.id)) throw forbidden(`Asset ${id} belongs to another user`);
+    return asset;
+  }
+
+  async listJobAssets(em: EntityManager, jobIds: readonly string[]): Promise<Asset[]> {
+    return em.find(Asset, { job: { $in: [...jobIds] } }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+
+  async openAsset(em: EntityManager, actor: Actor, id: string): Promise<{ asset: Asset; stream: Readable }> {
+    const asset = await this.getAsset(em, actor, id);
+    return { asset, stream: this.storage.open(asset.storageKey) };
+  }
+}

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { z } from 'zod';
+import { USER_ROLES, User, type UserRole } from '../db/entities/user.entity.ts';
+import type { Actor } from './actor.ts';
+import type { AuthService } from './auth.service.ts';
+import { hashPassword } from './auth.service.ts';
+import { AppError, notFound } from './errors.ts';
+import { isUuid, parseInput } from './validation.ts';
+
+const createUserInput = z.object({
+  username: z
+    .string()
+    .trim()
+    .min(3)
+    .max(64)
+    .regex(/^[a-zA-Z0-9_.-]+$/, 'may contain letters, digits, "_", "." and "-" only'),
+  password: z.string().min(8).max(1024),
+  role: z.enum(USER_ROLES).default('user'),
+});
+
+export interface BootstrapResult {
+  username: string;
+  /** Set only when this call created the admin with a generated password. */
+  generatedPassword?: string;
+  /** Set only when this call created the admin: the secret of its first API key. */
+  apiKey?: string;
+}
+
+export async function createUser(
+  em: EntityManager,
+  rawInput: { username: string; password: string; role?: UserRole | null },
+): Promise<User> {
+  const input = parseInput(createUserInput, { ...rawInput, role: rawInput.role ?? undefined });
+  const user = em.create(User, {
+    username: input.username,
+    passwordHash: await hashPassword(input.password),
+    role: input.role,
+  });
+  try {
+    await em.flush();
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException) {
+      em.clear();
+      throw new AppError('CONFLICT', `Username "${input.username}" is taken`, { field: 'username' });
+    }
+    throw error;
+  }
+  return user;
+}
+
+export async function getUser(em: EntityManager, id: string): Promise<User> {
+  const user = isUuid(id) ? await em.findOne(User, { id }) : null;
+  if (!user) throw notFound('User', id);
+  return user;
+}
+
+export const listUsers = (em: EntityManager) => em.find(User, {}, { orderBy: { createdAt: 'asc' } });
+
+/**
+ * On first start there is no admin: create one (with the configured or a generated password) and an API
+ * key for it. Later starts change nothing, so a restart never resets credentials.
+ */
+export async function bootstrapAdmin(
+  em: EntityManager,
+  auth: AuthService,
+  settings: { username: string; password?: string },
+): Promise<BootstrapResult> {
+  const existing = await em.findOne(User, { role: 'admin' }, { orderBy: { createdAt: 'asc' } });
+  if (existing) return { username: existing.username };
+  const generatedPassword = settings.password ? undefined : randomBytes(12).toString('base64url');
+  const user = await createUser(em, {
+    username: settings.username,
+    password: settings.password ?? generatedPassword!,
+    role: 'admin',
+  });
+  const actor: Actor = { userId: user.id, username: user.username, role: 'admin', scopes: ['read', 'generate', 'admin'], via: 'jwt' };
+  const { secret } = await auth.createApiKey(em, actor, { name: 'bootstrap' });
+  return { username: user.username, generatedPassword, apiKey: secret };
+}

@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+
+/** Where asset bytes live. Keys are relative, '/'-separated paths chosen by Atelier, never by users. */
+export interface Storage {
+  put(key: string, data: Buffer): Promise<void>;
+  open(key: string): Readable;
+  size(key: string): Promise<number>;
+  remove(key: string): Promise<void>;
+}
+
+export class LocalStorage implements Storage {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  private resolve(key: string): string {
+    const full = path.resolve(this.root, key);
+    if (!full.startsWith(this.root + path.sep)) throw new Error(`Storage key escapes the storage root: ${key}`);
+    return full;
+  }
+
+  async put(key: string, data: Buffer): Promise<void> {
+    const full = this.resolve(key);
+    await mkdir(path.dirname(full), { recursive: true });
+    // Write then rename, so a reader never sees half a file and a crash leaves no partial asset.
+    const temp = `${full}.${randomUUID()}.partial`;
+    try {
+      await writeFile(temp, data);
+      await rename(temp, full);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  open(key: string): Readable {
+    return createReadStream(this.resolve(key));
+  }
+
+  async size(key: string): Promise<number> {
+    return (await stat(this.resolve(key))).size;
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this.resolve(key), { force: true });
+  }
+}

@@ -1,0 +1,121 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from '../config/config.ts';
+import { loadOrCreateSecret } from '../config/secrets.ts';
+import { createLogger } from '../config/logger.ts';
+import { connectOrm, migrate } from '../db/orm.ts';
+import { AuthService } from '../services/auth.service.ts';
+import { bootstrapAdmin } from '../services/user.service.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './postgres.embedded.ts';
+import { RedisNotInstalledError, startLocalRedis, type LocalRedis } from './redis.local.ts';
+
+/**
+ * `npm start`: brings up everything on embedded defaults — PostgreSQL and Redis of its own unless
+ * DATABASE_URL / REDIS_URL are given — then migrations, the first admin, the API and one worker.
+ */
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const logger = createLogger('atelier');
+const cleanups: (() => Promise<void>)[] = [];
+const children: ChildProcess[] = [];
+let stopping = false;
+
+async function stopAll(code: number) {
+  if (stopping) return;
+  stopping = true;
+  logger.info('stopping Atelier');
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+        }),
+    ),
+  );
+  for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.warn({ err: error }, 'cleanup failed'));
+  process.exit(code);
+}
+
+function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = fork(path.join(root, script), [], { cwd: root, env, stdio: 'inherit' });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve(child));
+    child.once('exit', (code, signal) => {
+      if (!stopping) {
+        logger.error({ service: name, code, signal }, `${name} exited; stopping everything`);
+        reject(new Error(`${name} exited before it was ready`));
+        void stopAll(1);
+      }
+    });
+  });
+}
+
+async function main() {
+  const config = loadConfig();
+  mkdirSync(config.dataDir, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: config.dataDir };
+
+  let databaseUrl = config.DATABASE_URL;
+  if (!databaseUrl) {
+    const db: EmbeddedDatabase = await startEmbeddedPostgres(path.join(config.dataDir, 'postgres'), 'atelier', logger);
+    cleanups.push(db.stop);
+    databaseUrl = db.url;
+    logger.info('embedded PostgreSQL started');
+  }
+  let redisUrl = config.REDIS_URL;
+  if (!redisUrl) {
+    const redis: LocalRedis = await startLocalRedis(path.join(config.dataDir, 'redis'), logger);
+    cleanups.push(redis.stop);
+    redisUrl = redis.url;
+    logger.info('local redis-server started (AOF on)');
+  }
+  Object.assign(env, { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl });
+
+  const orm = await connectOrm(databaseUrl);
+  try {
+    const ran = await migrate(orm);
+    if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
+    const auth = new AuthService({
+      jwtSecret: config.JWT_SECRET ?? loadOrCreateSecret(config.dataDir, 'jwt.secret'),
+      jwtExpiresInSeconds: config.JWT_EXPIRES_IN_SECONDS,
+    });
+    const admin = await bootstrapAdmin(orm.em.fork(), auth, { username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD });
+    if (admin.apiKey) printFirstStart(admin.username, admin.generatedPassword, admin.apiKey, config.publicUrl);
+  } finally {
+    await orm.close();
+  }
+
+  await startChild('api', 'rest-compat/main.ts', env);
+  await startChild('worker', 'workers/main.ts', env);
+  console.log(`Atelier ready at ${config.publicUrl}/graphql`);
+}
+
+function printFirstStart(username: string, password: string | undefined, apiKey: string, url: string) {
+  const lines = [
+    '',
+    'First start: an admin user and an API key were created.',
+    `  username: ${username}`,
+    password ? `  password: ${password}   (generated; shown only now, set ADMIN_PASSWORD to choose one)` : '  password: (from ADMIN_PASSWORD)',
+    `  API key:  ${apiKey}   (shown only now)`,
+    '',
+    'Try it:',
+    `  curl -s ${url}/graphql -H 'content-type: application/json' -H 'authorization: Bearer ${apiKey}' \\`,
+    `    -d '{"query":"mutation { generateImage(input: {prompt: \\"a lighthouse at dusk\\", width: 256, height: 256}) { id status } }"}'`,
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+main().catch((error) => {
+  if (error instanceof ConfigError || error instanceof RedisNotInstalledError) console.error(error.message);
+  else logger.error({ err: error }, 'Atelier failed to start');
+  void stopAll(1);
+});

@@ -1,0 +1,37 @@
+import type { GenerationJobName } from '../src/queue/queue.names.ts';
+import { createBuiltinImageEngine } from './engines/builtin/image.engine.ts';
+import type { Engine } from './engine.types.ts';
+
+export interface EngineOptions {
+  threads: number;
+}
+
+/** Each engine family registers its factory here once; WORKER_ENGINES picks which a worker loads. */
+const FACTORIES: Record<string, (options: EngineOptions) => Engine[]> = {
+  builtin: (options) => [createBuiltinImageEngine(options)],
+};
+
+export const knownEngineFamilies = () => Object.keys(FACTORIES);
+
+export function loadEngines(families: string[], options: EngineOptions): Engine[] {
+  const unknown = families.filter((f) => !FACTORIES[f]);
+  if (unknown.length) {
+    throw new Error(`Unknown engine(s) in WORKER_ENGINES: ${unknown.join(', ')}. Known: ${knownEngineFamilies().join(', ')}`);
+  }
+  return families.flatMap((family) => FACTORIES[family]!(options));
+}
+
+/** Maps every job name to the one engine that runs it; two engines claiming one name is a start-up error. */
+export function handlersByJobName(engines: Engine[]): Map<GenerationJobName, Engine> {
+  const handlers = new Map<GenerationJobName, Engine>();
+  for (const engine of engines) {
+    for (const name of engine.jobNames) {
+      const existing = handlers.get(name);
+      if (existing) {
+        throw new Error(`Job "${name}" is claimed by engines "${existing.name}" and "${engine.name}"; enable only one.`);
+      }
+      handlers.set(name, engine);
+    }
+  }
+  return handlers;
+}

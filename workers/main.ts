@@ -1,0 +1,41 @@
+import { hostname } from 'node:os';
+import { Worker } from 'bullmq';
+import { getConfig } from '../src/config/config.ts';
+import { createLogger } from '../src/config/logger.ts';
+import { createCore, requireUrls } from '../src/core.ts';
+import { GENERATION_QUEUE } from '../src/queue/queue.names.ts';
+import { createRedis } from '../src/queue/redis.connection.ts';
+import { handlersByJobName, loadEngines } from './engine.registry.ts';
+import { createProcessor } from './job.processor.ts';
+
+const config = getConfig();
+const logger = createLogger('worker', config.LOG_LEVEL);
+const families = config.WORKER_ENGINES.split(',').map((s) => s.trim()).filter(Boolean);
+const engines = loadEngines(families, { threads: config.WORKER_CONCURRENCY });
+const handlers = handlersByJobName(engines);
+const core = await createCore(config, 'worker');
+
+const worker = new Worker(GENERATION_QUEUE, createProcessor(core, handlers, logger), {
+  connection: createRedis(requireUrls(config).redisUrl, 'worker'),
+  prefix: config.QUEUE_PREFIX,
+  concurrency: config.WORKER_CONCURRENCY,
+  name: `${hostname()}:${process.pid}`,
+});
+worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+worker.on('failed', (job, error) => logger.debug({ queueJobId: job?.id, err: error }, 'queue job failed'));
+await worker.waitUntilReady();
+logger.info({ engines: engines.map((e) => e.name), jobs: [...handlers.keys()], concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
+process.send?.({ type: 'ready', service: 'worker' });
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'worker stopping: finishing running jobs');
+  await worker.close().catch((error) => logger.error({ err: error }, 'closing worker failed'));
+  await Promise.all(engines.map((e) => e.close?.()));
+  await core.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
