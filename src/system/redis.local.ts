@@ -75,6 +75,8 @@ export async function startLocalRedis(dir: string, logger: Logger, port?: number
     child.once('exit', (code) => reject(new Error(`redis-server exited (code ${code}) before it was ready:\n${output}`)));
     child.once('error', reject);
   });
+  // Whatever way this process ends, its redis-server must not outlive it (SIGTERM still flushes the AOF).
+  process.once('exit', () => child.kill('SIGTERM'));
   child.stdout?.resume();
   child.stderr?.resume();
   logger.debug({ port: chosenPort, dir: dataDir }, 'redis-server started');
