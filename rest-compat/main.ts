@@ -4,7 +4,7 @@ import { createCore } from '../src/core.ts';
 import { buildServer } from './server.ts';
 
 const config = getConfig();
-const logger = createLogger('api', config.LOG_LEVEL);
+const logger = createLogger('api', config);
 const core = await createCore(config, 'api');
 const server = await buildServer(core, logger);
 const address = await server.app.listen({ host: config.HOST, port: config.PORT });

@@ -9,7 +9,7 @@ import { handlersByJobName, loadEngines } from './engine.registry.ts';
 import { createProcessor } from './job.processor.ts';
 
 const config = getConfig();
-const logger = createLogger('worker', config.LOG_LEVEL);
+const logger = createLogger('worker', config);
 const families = config.WORKER_ENGINES.split(',').map((s) => s.trim()).filter(Boolean);
 const engines = loadEngines(families, { threads: config.WORKER_CONCURRENCY });
 const handlers = handlersByJobName(engines);

@@ -3,8 +3,9 @@ import { createLogger } from '../config/logger.ts';
 import { requireUrls } from '../core.ts';
 import { connectOrm, migrate } from './orm.ts';
 
-const logger = createLogger('migrate');
-const orm = await connectOrm(requireUrls(getConfig()).databaseUrl);
+const config = getConfig();
+const logger = createLogger('migrate', config);
+const orm = await connectOrm(requireUrls(config).databaseUrl);
 try {
   const ran = await migrate(orm);
   logger.info({ migrations: ran }, ran.length ? 'migrations applied' : 'database is up to date');

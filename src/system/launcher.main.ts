@@ -16,7 +16,7 @@ import { RedisNotInstalledError, startLocalRedis, type LocalRedis } from './redi
  * DATABASE_URL / REDIS_URL are given — then migrations, the first admin, the API and one worker.
  */
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const logger = createLogger('atelier');
+let logger = createLogger('atelier', { LOG_LEVEL: 'info', LOG_FORMAT: 'auto' });
 const cleanups: (() => Promise<void>)[] = [];
 const children: ChildProcess[] = [];
 let stopping = false;
@@ -57,6 +57,7 @@ function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Promi
 
 async function main() {
   const config = loadConfig();
+  logger = createLogger('atelier', config);
   mkdirSync(config.dataDir, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: config.dataDir };
 

@@ -17,7 +17,7 @@ declare module 'vitest' {
 
 /** One real PostgreSQL and one real Redis for the whole run, on free loopback ports, migrated. */
 export default async function setup(project: TestProject) {
-  const logger = createLogger('test-infra', 'warn');
+  const logger = createLogger('test-infra', { LOG_LEVEL: 'warn', LOG_FORMAT: 'json' });
   // The postgres system user must be able to reach the cluster directory, so not under a 0700 home.
   const dataRoot = mkdtempSync(path.join(tmpdir(), 'atelier-test-'));
   chmodSync(dataRoot, 0o755);
