@@ -8,6 +8,8 @@ const config: CodegenConfig = {
   schema: './schema/index.ts',
   documents: ['test/**/*.ts', '!test/gql/**'],
   ignoreNoDocuments: true,
+  // Only graphql(`…`) calls are typed documents; plain query strings in tests are left alone.
+  pluckConfig: { globalGqlIdentifierName: ['graphql'], gqlMagicComment: 'typed-document' },
   generates: {
     'schema/schema.graphql': {
       plugins: ['schema-ast'],

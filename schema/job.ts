@@ -1,6 +1,9 @@
 import { JOB_KINDS, JOB_STATUSES, type Job } from '../src/db/entities/job.entity.ts';
+import type { JobLog } from '../src/db/entities/job-log.entity.ts';
 import type { JobEvent } from '../src/pubsub/pubsub.ts';
 import { badInput } from '../src/services/errors.ts';
+import { SPEECH_EMOTIONS } from '../src/services/generation.inputs.ts';
+import type { JobStats } from '../src/services/job.service.ts';
 import { AssetRef } from './asset.ts';
 import { builder } from './builder.ts';
 import { requireActor } from './context.ts';
@@ -20,6 +23,8 @@ const JobError = builder.objectRef<JobErrorShape>('JobError').implement({
     message: t.exposeString('message'),
   }),
 });
+
+export const idOrNull = (id: string | number | null | undefined) => (id == null ? null : String(id));
 
 const jobError = (code: string | null | undefined, message: string | null | undefined): JobErrorShape | null =>
   code ? { code, message: message ?? code } : null;
@@ -46,6 +51,42 @@ export const JobRef = builder.objectRef<Job>('Job').implement({
       resolve: async (j, _args, ctx) => (await ctx.loaders.user.load(j.owner.id))!,
     }),
     assets: t.field({ type: [AssetRef], resolve: (j, _args, ctx) => ctx.loaders.jobAssets.load(j.id) }),
+    batchId: t.id({ nullable: true, resolve: (j) => j.batch?.id ?? null }),
+    attempt: t.exposeInt('attempt', { description: '0 for the first run; each retry adds one.' }),
+    timeoutSeconds: t.exposeInt('timeoutSeconds'),
+    queuePosition: t.int({
+      nullable: true,
+      description: 'Jobs ahead of this one in the queue (queued jobs only).',
+      resolve: async (j, _args, ctx) => (await ctx.core.jobs.queueInfo(ctx.em, j)).queuePosition,
+    }),
+    etaSeconds: t.int({
+      nullable: true,
+      description: 'Seconds until the job should finish: from its progress when running, from recent run times of its kind when queued.',
+      resolve: async (j, _args, ctx) => (await ctx.core.jobs.queueInfo(ctx.em, j)).etaSeconds,
+    }),
+    queuedMs: t.float({
+      description: 'Time spent waiting in the queue (so far, while queued).',
+      resolve: (j) => (j.startedAt ?? (j.status === 'QUEUED' ? new Date() : j.finishedAt ?? new Date())).getTime() - j.createdAt.getTime(),
+    }),
+    runMs: t.float({
+      nullable: true,
+      description: 'Time spent running (so far, while running).',
+      resolve: (j) => (j.startedAt ? (j.finishedAt ?? new Date()).getTime() - j.startedAt.getTime() : null),
+    }),
+    stepDurationsMs: t.floatList({ nullable: true, description: 'Wall time of each step, in order.', resolve: (j) => j.stepDurationsMs ?? null }),
+    logs: t.field({
+      type: [JobLogRef],
+      description: 'Lines the worker wrote for this job, in order.',
+      resolve: (j, _args, ctx) => ctx.core.jobs.jobLogs(ctx.em, requireActor(ctx), j.id),
+    }),
+  }),
+});
+
+const JobLogRef = builder.objectRef<JobLog>('JobLog').implement({
+  fields: (t) => ({
+    at: t.expose('at', { type: 'DateTime' }),
+    level: t.exposeString('level'),
+    message: t.exposeString('message'),
   }),
 });
 
@@ -59,6 +100,9 @@ const JobEventRef = builder.objectRef<JobEvent>('JobEvent').implement({
     message: t.exposeString('message', { nullable: true }),
     result: t.field({ type: 'JSON', nullable: true, resolve: (e) => e.result }),
     error: t.field({ type: JobError, nullable: true, resolve: (e) => jobError(e.errorCode, e.errorMessage) }),
+    queuePosition: t.exposeInt('queuePosition', { nullable: true }),
+    etaSeconds: t.exposeInt('etaSeconds', { nullable: true }),
+    batchId: t.exposeID('batchId', { nullable: true }),
     at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
     job: t.field({
       type: JobRef,
@@ -68,7 +112,7 @@ const JobEventRef = builder.objectRef<JobEvent>('JobEvent').implement({
   }),
 });
 
-const GenerateImageInput = builder.inputType('GenerateImageInput', {
+export const GenerateImageInput = builder.inputType('GenerateImageInput', {
   fields: (t) => ({
     prompt: t.string({ required: true, description: '1–4000 characters.' }),
     negativePrompt: t.string({ required: false }),
@@ -78,9 +122,76 @@ const GenerateImageInput = builder.inputType('GenerateImageInput', {
     guidance: t.float({ required: false, description: '0–30. Default 7.5.' }),
     seed: t.int({ required: false, description: 'Same prompt and seed give the same image. Random when absent.' }),
     numImages: t.int({ required: false, description: '1–4. Default 1.' }),
+    style: t.string({ required: false, description: 'e.g. realistic, art, anime; also used to route to a provider.' }),
+    characterId: t.id({ required: false, description: "A character profile whose prompt fragments and seed apply." }),
+    projectId: t.id({ required: false, description: "A project preset whose style and default engine apply." }),
+    providerId: t.string({ required: false, description: 'A configured provider to generate with.' }),
+    extraParams: t.field({ type: 'JSON', required: false, description: 'Passed to the engine or provider as is.' }),
     priority: t.int({ required: false, description: '1 runs first, 10 last. Default 5.' }),
+    timeout: t.int({ required: false, description: 'Seconds the job may run, 30–300. Default 300.' }),
   }),
 });
+
+const VideoSceneInput = builder.inputType('VideoSceneInput', {
+  fields: (t) => ({
+    prompt: t.string({ required: true }),
+    duration: t.float({ required: true, description: 'Seconds; at most 60.' }),
+  }),
+});
+
+const VideoConfigInput = builder.inputType('VideoConfigInput', {
+  fields: (t) => ({
+    fps: t.int({ required: false, description: 'Overrides fps.' }),
+    resolution: t.string({ required: false, description: '"WIDTHxHEIGHT", each side 64–1920 and even. Default 512x512.' }),
+    upscale: t.boolean({ required: false }),
+  }),
+});
+
+const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
+  fields: (t) => ({
+    prompt: t.string({ required: true }),
+    negativePrompt: t.string({ required: false }),
+    numFrames: t.int({ required: false, description: '1–1440. Default 48. Ignored when scenes are given.' }),
+    fps: t.int({ required: false, description: '1–60. Default 24.' }),
+    motionScale: t.float({ required: false, description: '0–10. Default 1.' }),
+    imageAssetId: t.id({ required: false, description: 'Animate this image (an upload or an earlier output).' }),
+    scenes: t.field({ type: [VideoSceneInput], required: false, description: 'Rendered in order into one video.' }),
+    videoConfig: t.field({ type: VideoConfigInput, required: false }),
+    seed: t.int({ required: false }),
+    characterId: t.id({ required: false }),
+    projectId: t.id({ required: false }),
+    priority: t.int({ required: false }),
+    timeout: t.int({ required: false }),
+  }),
+});
+
+const SpeechEmotionEnum = builder.enumType('SpeechEmotion', { values: SPEECH_EMOTIONS.map((e) => e.toUpperCase()) as ['NEUTRAL'] });
+const AudioFormatEnum = builder.enumType('AudioFormat', { values: ['WAV', 'MP3'] as const });
+
+const SynthesizeSpeechInput = builder.inputType('SynthesizeSpeechInput', {
+  fields: (t) => ({
+    text: t.string({ required: true, description: '1–5000 characters.' }),
+    voiceId: t.string({ required: false, description: 'See Query.voices. Default en_us_female.' }),
+    emotion: t.field({ type: SpeechEmotionEnum, required: false }),
+    speed: t.float({ required: false, description: '0.5–2.0. Default 1.' }),
+    format: t.field({ type: AudioFormatEnum, required: false, description: 'Default WAV.' }),
+    priority: t.int({ required: false }),
+    timeout: t.int({ required: false }),
+  }),
+});
+
+const GenerateTalkingHeadInput = builder.inputType('GenerateTalkingHeadInput', {
+  fields: (t) => ({
+    imageAssetId: t.id({ required: true, description: 'An uploaded portrait.' }),
+    audioAssetId: t.id({ required: true, description: 'An uploaded driving audio (WAV, MP3, OGG or M4A).' }),
+    useCache: t.boolean({ required: false, description: 'Defaults to your talking-head config.' }),
+    fps: t.int({ required: false, description: 'Default 25.' }),
+    priority: t.int({ required: false }),
+    timeout: t.int({ required: false }),
+  }),
+});
+
+const JobOrderEnum = builder.enumType('JobOrder', { values: ['NEWEST', 'OLDEST'] as const });
 
 builder.queryField('job', (t) =>
   t.field({
@@ -97,10 +208,16 @@ builder.queryField('jobs', (t) =>
     args: {
       status: t.arg({ type: JobStatusEnum, required: false }),
       kind: t.arg({ type: JobKindEnum, required: false }),
+      engine: t.arg.string({ required: false }),
+      search: t.arg.string({ required: false, description: 'Text in the prompt (or speech text).' }),
+      createdAfter: t.arg({ type: 'DateTime', required: false }),
+      createdBefore: t.arg({ type: 'DateTime', required: false }),
+      batchId: t.arg.id({ required: false }),
+      order: t.arg({ type: JobOrderEnum, required: false, description: 'By creation time. Default NEWEST.' }),
     },
     resolve: (_root, args, ctx) => {
       if (args.last != null || args.before != null) throw badInput('Only forward pagination (first/after) is supported');
-      return ctx.core.jobs.listJobs(ctx.em, requireActor(ctx), args);
+      return ctx.core.jobs.listJobs(ctx.em, requireActor(ctx), { ...args, batchId: args.batchId ? String(args.batchId) : null });
     },
   }),
 );
@@ -110,7 +227,101 @@ builder.mutationField('generateImage', (t) =>
     type: JobRef,
     description: 'Queues an image generation; follow it with Subscription.jobProgress.',
     args: { input: t.arg({ type: GenerateImageInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.core.jobs.createImageJob(ctx.em, requireActor(ctx), input),
+    resolve: (_root, { input }, ctx) =>
+      ctx.core.jobs.createImageJob(ctx.em, requireActor(ctx), {
+        ...input,
+        characterId: idOrNull(input.characterId),
+        projectId: idOrNull(input.projectId),
+      }),
+  }),
+);
+
+builder.mutationField('generateVideo', (t) =>
+  t.field({
+    type: JobRef,
+    args: { input: t.arg({ type: GenerateVideoInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      ctx.core.jobs.createVideoJob(ctx.em, requireActor(ctx), {
+        ...input,
+        imageAssetId: idOrNull(input.imageAssetId),
+        characterId: idOrNull(input.characterId),
+        projectId: idOrNull(input.projectId),
+      }),
+  }),
+);
+
+builder.mutationField('synthesizeSpeech', (t) =>
+  t.field({
+    type: JobRef,
+    args: { input: t.arg({ type: SynthesizeSpeechInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      ctx.core.jobs.createSpeechJob(ctx.em, requireActor(ctx), {
+        ...input,
+        emotion: input.emotion ? (input.emotion.toLowerCase() as 'neutral') : null,
+        format: input.format ? (input.format.toLowerCase() as 'wav') : null,
+      }),
+  }),
+);
+
+builder.mutationField('generateTalkingHead', (t) =>
+  t.field({
+    type: JobRef,
+    args: { input: t.arg({ type: GenerateTalkingHeadInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      ctx.core.jobs.createTalkingHeadJob(ctx.em, requireActor(ctx), {
+        ...input,
+        imageAssetId: String(input.imageAssetId),
+        audioAssetId: String(input.audioAssetId),
+      }),
+  }),
+);
+
+builder.mutationField('cancelJob', (t) =>
+  t.field({
+    type: JobRef,
+    description: 'A queued job leaves the queue; a running one stops at its next step. Either ends CANCELLED.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.core.jobs.cancelJob(ctx.em, requireActor(ctx), String(args.id)),
+  }),
+);
+
+builder.mutationField('retryJob', (t) =>
+  t.field({
+    type: JobRef,
+    description: 'Queues a FAILED or CANCELLED job again, from the start.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.core.jobs.retryJob(ctx.em, requireActor(ctx), String(args.id)),
+  }),
+);
+
+builder.queryField('jobLogs', (t) =>
+  t.field({
+    type: [JobLogRef],
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.core.jobs.jobLogs(ctx.em, requireActor(ctx), String(args.id)),
+  }),
+);
+
+const StatusCount = builder.objectRef<{ status: string; count: number }>('StatusCount').implement({
+  fields: (t) => ({ status: t.field({ type: JobStatusEnum, resolve: (r) => r.status as 'QUEUED' }), count: t.exposeInt('count') }),
+});
+const KindCount = builder.objectRef<{ kind: string; count: number }>('KindCount').implement({
+  fields: (t) => ({ kind: t.field({ type: JobKindEnum, resolve: (r) => r.kind as 'IMAGE' }), count: t.exposeInt('count') }),
+});
+const JobStatsRef = builder.objectRef<JobStats>('JobStats').implement({
+  fields: (t) => ({
+    total: t.exposeInt('total'),
+    byStatus: t.field({ type: [StatusCount], resolve: (s) => s.byStatus }),
+    byKind: t.field({ type: [KindCount], resolve: (s) => s.byKind }),
+  }),
+});
+
+builder.queryField('stats', (t) =>
+  t.field({
+    type: JobStatsRef,
+    description: "Job counts per status and per kind: yours, or everyone's (admin) with everyone: true.",
+    args: { everyone: t.arg.boolean({ required: false }) },
+    resolve: (_root, args, ctx) => ctx.core.jobs.stats(ctx.em, requireActor(ctx), args.everyone ?? false),
   }),
 );
 

@@ -9,6 +9,7 @@ import { AssetService } from './services/asset.service.ts';
 import { AuthService } from './services/auth.service.ts';
 import { JobLifecycle } from './services/job-lifecycle.service.ts';
 import { JobService } from './services/job.service.ts';
+import { ProfileService } from './services/profile.service.ts';
 import { LocalStorage, type Storage } from './storage/storage.service.ts';
 
 /** Everything a process needs from the core, built once at start and closed once at exit. */
@@ -21,6 +22,7 @@ export interface Core {
   storage: Storage;
   auth: AuthService;
   jobs: JobService;
+  profiles: ProfileService;
   assets: AssetService;
   lifecycle: JobLifecycle;
   close(): Promise<void>;
@@ -52,6 +54,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
   const queue = createGenerationQueue(redis, config.QUEUE_PREFIX);
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
   const storage = new LocalStorage(config.storageDir);
+  const profiles = new ProfileService();
   const auth = new AuthService({
     jwtSecret: config.JWT_SECRET ?? loadOrCreateSecret(config.dataDir, 'jwt.secret'),
     jwtExpiresInSeconds: config.JWT_EXPIRES_IN_SECONDS,
@@ -64,7 +67,8 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     pubsub,
     storage,
     auth,
-    jobs: new JobService(queue, pubsub),
+    jobs: new JobService({ queue, pubsub, profiles }),
+    profiles,
     assets: new AssetService(storage),
     lifecycle: new JobLifecycle({ pubsub, storage, publicUrl: config.publicUrl }),
     async close() {

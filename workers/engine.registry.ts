@@ -1,24 +1,20 @@
 import type { GenerationJobName } from '../src/queue/queue.names.ts';
 import { createBuiltinImageEngine } from './engines/builtin/image.engine.ts';
-import type { Engine } from './engine.types.ts';
-
-export interface EngineOptions {
-  threads: number;
-}
+import type { Engine, EngineDeps } from './engine.types.ts';
 
 /** Each engine family registers its factory here once; WORKER_ENGINES picks which a worker loads. */
-const FACTORIES: Record<string, (options: EngineOptions) => Engine[]> = {
-  builtin: (options) => [createBuiltinImageEngine(options)],
+const FACTORIES: Record<string, (deps: EngineDeps) => Engine[]> = {
+  builtin: (deps) => [createBuiltinImageEngine(deps)],
 };
 
 export const knownEngineFamilies = () => Object.keys(FACTORIES);
 
-export function loadEngines(families: string[], options: EngineOptions): Engine[] {
+export function loadEngines(families: string[], deps: EngineDeps): Engine[] {
   const unknown = families.filter((f) => !FACTORIES[f]);
   if (unknown.length) {
     throw new Error(`Unknown engine(s) in WORKER_ENGINES: ${unknown.join(', ')}. Known: ${knownEngineFamilies().join(', ')}`);
   }
-  return families.flatMap((family) => FACTORIES[family]!(options));
+  return families.flatMap((family) => FACTORIES[family]!(deps));
 }
 
 /** Maps every job name to the one engine that runs it; two engines claiming one name is a start-up error. */

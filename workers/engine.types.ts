@@ -1,7 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import type { Core } from '../src/core.ts';
 import type { Asset } from '../src/db/entities/asset.entity.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
+import type { JobLogLevel } from '../src/db/entities/job-log.entity.ts';
 import type { GenerationJobName } from '../src/queue/queue.names.ts';
 import type { NewAsset } from '../src/services/job-lifecycle.service.ts';
 
@@ -9,11 +11,15 @@ export interface EngineRun {
   job: Job;
   em: EntityManager;
   log: Logger;
-  /** Aborted when the job is cancelled or the worker shuts down. */
+  /** Aborted when the job is cancelled, times out, or the worker shuts down: stop at the next step. */
   signal: AbortSignal;
-  /** Reports overall progress in [0, 1]; calls are applied in order. */
+  /** Reports overall progress in [0, 1], once per step; calls are applied in order. */
   progress(fraction: number, message: string): void;
+  /** A line for the job's own log (Query.jobLogs), kept after the job ends. */
+  note(message: string, level?: JobLogLevel): void;
   saveAsset(asset: NewAsset): Promise<Asset>;
+  /** Reads a stored asset (an upload or an earlier output) that the job refers to. */
+  readAsset(assetId: string): Promise<{ asset: Asset; data: Buffer }>;
 }
 
 export interface EngineOutput {
@@ -28,4 +34,9 @@ export interface Engine {
   readonly jobNames: readonly GenerationJobName[];
   run(run: EngineRun): Promise<EngineOutput>;
   close?(): Promise<void>;
+}
+
+export interface EngineDeps {
+  core: Core;
+  threads: number;
 }

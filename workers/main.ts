@@ -11,9 +11,9 @@ import { createProcessor } from './job.processor.ts';
 const config = getConfig();
 const logger = createLogger('worker', config);
 const families = config.WORKER_ENGINES.split(',').map((s) => s.trim()).filter(Boolean);
-const engines = loadEngines(families, { threads: config.WORKER_CONCURRENCY });
-const handlers = handlersByJobName(engines);
 const core = await createCore(config, 'worker');
+const engines = loadEngines(families, { core, threads: config.WORKER_CONCURRENCY });
+const handlers = handlersByJobName(engines);
 
 const worker = new Worker(GENERATION_QUEUE, createProcessor(core, handlers, logger), {
   connection: createRedis(requireUrls(config).redisUrl, 'worker'),

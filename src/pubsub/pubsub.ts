@@ -13,14 +13,29 @@ export interface JobEvent {
   result: JobResult | null;
   errorCode: string | null;
   errorMessage: string | null;
+  batchId: string | null;
+  /** Jobs ahead of this one in the queue (QUEUED only). */
+  queuePosition: number | null;
+  /** Seconds until the job is expected to finish, when known. */
+  etaSeconds: number | null;
   /** ISO time of the change. */
   at: string;
 }
 
-/** The typed map of every topic: `job` is keyed by job id, `jobs` is the single stream of all jobs. */
+/** Asks whichever worker runs the job to stop it. */
+export interface CancelRequest {
+  jobId: string;
+}
+
+/**
+ * The typed map of every topic: `job`, `batch` and `cancel` are keyed by job or batch id; `jobs` is the
+ * single stream of all jobs.
+ */
 export interface PubSubEvents {
   job: JobEvent;
   jobs: JobEvent;
+  batch: JobEvent;
+  cancel: CancelRequest;
 }
 
 type Listener = (payload: unknown) => void;

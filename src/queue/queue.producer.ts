@@ -17,8 +17,22 @@ export function createGenerationQueue(connection: Redis, prefix: string): Genera
   });
 }
 
+/** The queue entry of one attempt of a job: enqueueing the same attempt twice is a no-op. */
+export const queueJobId = (job: Pick<Job, 'id' | 'attempt'>) => (job.attempt ? `${job.id}_${job.attempt}` : job.id);
+
 /** Queue priority follows BullMQ: 1 runs first, 10 last. */
-export async function enqueueGeneration(queue: GenerationQueue, job: Pick<Job, 'id' | 'kind' | 'priority'>) {
-  // The BullMQ job id is the row id, so enqueueing the same job twice is a no-op.
-  await queue.add(GENERATION_JOB_NAMES[job.kind], { jobId: job.id }, { jobId: job.id, priority: job.priority });
+export async function enqueueGeneration(queue: GenerationQueue, job: Pick<Job, 'id' | 'kind' | 'priority' | 'attempt'>) {
+  await queue.add(GENERATION_JOB_NAMES[job.kind], { jobId: job.id }, { jobId: queueJobId(job), priority: job.priority });
+}
+
+/** Removes a job's queue entry if it is still waiting; a running (locked) entry stays and is stopped by its worker. */
+export async function dequeueGeneration(queue: GenerationQueue, job: Pick<Job, 'id' | 'attempt'>): Promise<boolean> {
+  const entry = await queue.getJob(queueJobId(job));
+  if (!entry) return false;
+  try {
+    await entry.remove();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,7 @@ import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { z } from 'zod';
 import { ApiKey } from '../db/entities/api-key.entity.ts';
 import { User } from '../db/entities/user.entity.ts';
-import { API_SCOPES, type Actor, type ApiScope, isAdmin, scopesForRole } from './actor.ts';
+import { API_SCOPES, type Actor, type ApiScope, hasScope, isAdmin, scopesForRole } from './actor.ts';
 import { forbidden, notFound, unauthenticated } from './errors.ts';
 import { isUuid, parseInput } from './validation.ts';
 
@@ -123,10 +123,11 @@ export class AuthService {
     if (userId !== actor.userId && !isAdmin(actor)) throw forbidden('Only admins can create keys for other users');
     const user = isUuid(userId) ? await em.findOne(User, { id: userId }) : null;
     if (!user) throw notFound('User', userId);
-    const allowed = scopesForRole(user.role);
+    // A key never grants more than its target's role allows, nor more than the caller itself holds.
+    const allowed = scopesForRole(user.role).filter((s) => hasScope(actor, s));
     const scopes = input.scopes ?? allowed;
     const refused = scopes.filter((s) => !allowed.includes(s));
-    if (refused.length) throw forbidden(`A ${user.role} cannot hold the scope(s): ${refused.join(', ')}`);
+    if (refused.length) throw forbidden(`You cannot grant the scope(s): ${refused.join(', ')}`);
     const secret = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
     const apiKey = em.create(ApiKey, {
       user,

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import type { Nullable } from './validation.ts';
 
+// GraphQL Int is 32-bit signed.
+export const MAX_SEED = 2 ** 31 - 1;
+
 const dimension = z
   .number()
   .int()
@@ -8,26 +11,112 @@ const dimension = z
   .max(2048)
   .refine((v) => v % 8 === 0, 'must be a multiple of 8');
 
-// GraphQL Int is 32-bit signed.
-export const MAX_SEED = 2 ** 31 - 1;
-
 export const priority = z.number().int().min(1).max(10);
+/** Seconds a job may run; the documents accept 30–300. */
+export const timeoutSeconds = z.number().int().min(30).max(300);
+const seed = z.number().int().min(0).max(MAX_SEED);
+const prompt = z.string().trim().min(1, 'must not be empty').max(4000);
+const id = z.uuid('must be an id');
+const jsonObject = z.record(z.string(), z.unknown());
+
+/** Fields every kind of request shares: how it is queued and which profiles apply. */
+const common = {
+  priority: priority.default(5),
+  timeout: timeoutSeconds.default(300),
+  characterId: id.nullish(),
+  projectId: id.nullish(),
+};
 
 export const generateImageInput = z.object({
-  prompt: z.string().trim().min(1, 'must not be empty').max(4000),
+  prompt,
   negativePrompt: z.string().trim().max(4000).nullish(),
   width: dimension.default(512),
   height: dimension.default(512),
   steps: z.number().int().min(1).max(150).default(30),
   guidance: z.number().min(0).max(30).default(7.5),
-  seed: z.number().int().min(0).max(MAX_SEED).nullish(),
+  seed: seed.nullish(),
   numImages: z.number().int().min(1).max(4).default(1),
+  style: z.string().trim().min(1).max(64).nullish(),
+  providerId: z.string().trim().min(1).max(128).nullish(),
+  extraParams: jsonObject.nullish(),
+  ...common,
+});
+// extraParams arrives as GraphQL JSON (unknown) and is checked by the schema above.
+export type GenerateImageInput = Nullable<Omit<z.input<typeof generateImageInput>, 'extraParams'>> & { prompt: string; extraParams?: unknown };
+
+const resolution = z
+  .string()
+  .regex(/^\d{2,4}x\d{2,4}$/, 'must look like "WIDTHxHEIGHT", e.g. "512x288"')
+  .transform((value) => value.split('x').map(Number) as [number, number])
+  .refine(([w, h]) => w >= 64 && h >= 64 && w <= 1920 && h <= 1920, 'each side must be 64–1920')
+  .refine(([w, h]) => w % 2 === 0 && h % 2 === 0, 'each side must be even (H.264)');
+
+export const generateVideoInput = z.object({
+  prompt,
+  negativePrompt: z.string().trim().max(4000).nullish(),
+  numFrames: z.number().int().min(1).max(1440).default(48),
+  fps: z.number().int().min(1).max(60).default(24),
+  motionScale: z.number().min(0).max(10).default(1),
+  imageAssetId: id.nullish(),
+  scenes: z
+    .array(z.object({ prompt, duration: z.number().positive().max(60, 'at most 60 seconds a scene') }))
+    .min(1)
+    .max(50)
+    .nullish(),
+  videoConfig: z
+    .object({
+      fps: z.number().int().min(1).max(60).nullish(),
+      resolution: resolution.nullish(),
+      upscale: z.boolean().nullish(),
+    })
+    .nullish(),
+  seed: seed.nullish(),
+  ...common,
+});
+export type GenerateVideoInput = Nullable<z.input<typeof generateVideoInput>> & { prompt: string };
+
+export const SPEECH_EMOTIONS = ['neutral', 'happy', 'sad', 'angry', 'excited', 'calm'] as const;
+export const SPEECH_FORMATS = ['wav', 'mp3'] as const;
+
+export const synthesizeSpeechInput = z.object({
+  text: z.string().trim().min(1, 'must not be empty').max(5000),
+  voiceId: z.string().trim().min(1).max(64).default('en_us_female'),
+  emotion: z.enum(SPEECH_EMOTIONS).default('neutral'),
+  speed: z.number().min(0.5).max(2).default(1),
+  format: z.enum(SPEECH_FORMATS).default('wav'),
+  priority: common.priority,
+  timeout: common.timeout,
+});
+export type SynthesizeSpeechInput = Nullable<z.input<typeof synthesizeSpeechInput>> & { text: string };
+
+export const talkingHeadConfig = z.object({
+  guidanceScale: z.number().min(0).max(20).default(3.5),
+  inferenceSteps: z.number().int().min(1).max(100).default(40),
+  enableCache: z.boolean().default(true),
+});
+export type TalkingHeadConfig = z.output<typeof talkingHeadConfig>;
+
+export const generateTalkingHeadInput = z.object({
+  imageAssetId: id,
+  audioAssetId: id,
+  useCache: z.boolean().nullish(),
+  fps: z.number().int().min(1).max(60).default(25),
+  priority: common.priority,
+  timeout: common.timeout,
+});
+export type GenerateTalkingHeadInput = Nullable<z.input<typeof generateTalkingHeadInput>> & {
+  imageAssetId: string;
+  audioAssetId: string;
+};
+
+export const generateBatchInput = z.object({
+  requests: z.array(z.unknown()).min(1, 'must hold at least one request').max(100, 'at most 100 requests a batch'),
   priority: priority.default(5),
+  metadata: jsonObject.nullish(),
 });
 
-export type GenerateImageInput = Nullable<z.input<typeof generateImageInput>> & { prompt: string };
+/* What is stored on each Job: the request resolved (defaults, profiles, seed), so a run can be repeated. */
 
-/** What is stored on the Job: the request with defaults applied and the seed fixed, so a run can be repeated. */
 export interface ImageJobInput {
   prompt: string;
   negativePrompt: string | null;
@@ -37,4 +126,47 @@ export interface ImageJobInput {
   guidance: number;
   seed: number;
   numImages: number;
+  style: string | null;
+  providerId: string | null;
+  extraParams: Record<string, unknown> | null;
+  characterId: string | null;
+  projectId: string | null;
+}
+
+export interface VideoScene {
+  prompt: string;
+  frames: number;
+}
+
+export interface VideoJobInput {
+  prompt: string;
+  negativePrompt: string | null;
+  width: number;
+  height: number;
+  fps: number;
+  motionScale: number;
+  seed: number;
+  imageAssetId: string | null;
+  /** Rendered in order into one video; a request without scenes is one scene. */
+  scenes: VideoScene[];
+  upscale: boolean;
+  characterId: string | null;
+  projectId: string | null;
+}
+
+export interface SpeechJobInput {
+  text: string;
+  voiceId: string;
+  emotion: (typeof SPEECH_EMOTIONS)[number];
+  speed: number;
+  format: (typeof SPEECH_FORMATS)[number];
+}
+
+export interface TalkingHeadJobInput {
+  imageAssetId: string;
+  audioAssetId: string;
+  useCache: boolean;
+  fps: number;
+  guidanceScale: number;
+  inferenceSteps: number;
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Asset, type AssetKind } from '../db/entities/asset.entity.ts';
 import { Job, type JobResult } from '../db/entities/job.entity.ts';
+import { JobLog, type JobLogLevel } from '../db/entities/job-log.entity.ts';
 import type { PubSub } from '../pubsub/pubsub.ts';
 import type { Storage } from '../storage/storage.service.ts';
 import { jobEvent, publishJobEvent } from './job.service.ts';
@@ -14,13 +15,15 @@ export interface NewAsset {
   width?: number;
   height?: number;
   durationSeconds?: number;
+  filename?: string;
 }
 
 export const assetUrl = (publicUrl: string, assetId: string) => `${publicUrl}/files/${assetId}`;
 
 /**
  * The transitions a worker makes on a job. Each one writes the row first and then publishes, so a
- * subscriber that sees an event can always read the same state back.
+ * subscriber that sees an event can always read the same state back. Writes after the start are
+ * conditional on the job still running: a job cancelled meanwhile keeps its CANCELLED state.
  */
 export class JobLifecycle {
   private readonly pubsub: PubSub;
@@ -38,16 +41,13 @@ export class JobLifecycle {
     const job = await em.findOne(Job, { id: jobId });
     if (!job || job.status === 'CANCELLED' || job.status === 'COMPLETED') return null;
     // A job found PROCESSING was left by a worker that died; it starts again from the beginning.
-    Object.assign(job, {
-      status: 'PROCESSING',
-      progress: 0,
-      statusMessage: 'Started',
-      engine,
-      startedAt: new Date(),
-      errorCode: null,
-      errorMessage: null,
-    });
-    await em.flush();
+    const started = await em.nativeUpdate(
+      Job,
+      { id: jobId, status: { $in: ['QUEUED', 'PROCESSING', 'FAILED'] } },
+      { status: 'PROCESSING', progress: 0, statusMessage: 'Started', engine, startedAt: new Date(), errorCode: null, errorMessage: null },
+    );
+    if (!started) return null;
+    await em.refresh(job);
     await this.publish(job);
     return job;
   }
@@ -56,27 +56,30 @@ export class JobLifecycle {
    * Records progress without touching the entity: progress is written by single-column updates that
    * may run beside an asset flush, and a flush must never write back an older value.
    */
-  async progress(em: EntityManager, job: Job, progress: number, message: string): Promise<void> {
+  async progress(em: EntityManager, job: Job, progress: number, message: string, etaSeconds: number | null = null): Promise<boolean> {
     const value = Math.max(0, Math.min(100, Math.floor(progress)));
-    await em.nativeUpdate(Job, { id: job.id, status: 'PROCESSING' }, { progress: value, statusMessage: message });
-    await publishJobEvent(this.pubsub, { ...jobEvent(job), progress: value, message });
+    const updated = await em.nativeUpdate(Job, { id: job.id, status: 'PROCESSING' }, { progress: value, statusMessage: message });
+    if (updated) await publishJobEvent(this.pubsub, jobEvent(job, { status: 'PROCESSING', progress: value, message, etaSeconds }));
+    return updated > 0;
   }
 
   async saveAsset(em: EntityManager, job: Job, asset: NewAsset): Promise<Asset> {
+    const data = asset.data;
     const row = em.create(Asset, {
       kind: asset.kind,
       mime: asset.mime,
-      bytes: asset.data.byteLength,
-      sha256: createHash('sha256').update(asset.data).digest('hex'),
+      bytes: data.byteLength,
+      sha256: createHash('sha256').update(data).digest('hex'),
       width: asset.width ?? null,
       height: asset.height ?? null,
       durationSeconds: asset.durationSeconds ?? null,
+      filename: asset.filename ?? null,
       storageKey: '',
       owner: job.owner,
       job,
     });
     row.storageKey = `assets/${job.owner.id}/${row.id}.${asset.extension}`;
-    await this.storage.put(row.storageKey, asset.data);
+    await this.storage.put(row.storageKey, data);
     try {
       await em.flush();
     } catch (error) {
@@ -86,21 +89,31 @@ export class JobLifecycle {
     return row;
   }
 
-  async complete(em: EntityManager, job: Job, assets: Asset[], extra: Record<string, unknown> = {}): Promise<void> {
+  async log(em: EntityManager, job: Job, level: JobLogLevel, message: string): Promise<void> {
+    await em.insert(JobLog, { job: job.id, level, message: message.slice(0, 10_000), at: new Date() });
+  }
+
+  /** Returns false when the job was cancelled before it could complete. */
+  async complete(em: EntityManager, job: Job, assets: Asset[], extra: Record<string, unknown> = {}, stepDurationsMs: number[] = []) {
     const result: JobResult = {
       ...extra,
       assetIds: assets.map((a) => a.id),
       urls: assets.map((a) => assetUrl(this.publicUrl, a.id)),
     };
-    Object.assign(job, { status: 'COMPLETED', progress: 100, statusMessage: 'Completed', result, finishedAt: new Date() });
-    await em.flush();
-    await this.publish(job);
+    return this.finish(em, job, { status: 'COMPLETED', progress: 100, statusMessage: 'Completed', result, stepDurationsMs });
   }
 
-  async fail(em: EntityManager, job: Job, code: string, message: string): Promise<void> {
-    Object.assign(job, { status: 'FAILED', statusMessage: 'Failed', errorCode: code, errorMessage: message, finishedAt: new Date() });
-    await em.flush();
+  async fail(em: EntityManager, job: Job, code: string, message: string, stepDurationsMs: number[] = []) {
+    return this.finish(em, job, { status: 'FAILED', statusMessage: 'Failed', errorCode: code, errorMessage: message, stepDurationsMs });
+  }
+
+  private async finish(em: EntityManager, job: Job, values: Partial<Job>): Promise<boolean> {
+    const finishedAt = new Date();
+    const updated = await em.nativeUpdate(Job, { id: job.id, status: 'PROCESSING' }, { ...values, finishedAt } as never);
+    if (!updated) return false;
+    await em.refresh(job);
     await this.publish(job);
+    return true;
   }
 
   private async publish(job: Job): Promise<void> {

@@ -1,27 +1,87 @@
 import { randomInt } from 'node:crypto';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { JOB_KINDS, JOB_STATUSES, Job, type JobKind, type JobStatus } from '../db/entities/job.entity.ts';
+import { Asset, type AssetKind } from '../db/entities/asset.entity.ts';
+import { Batch } from '../db/entities/batch.entity.ts';
+import { FINAL_JOB_STATUSES, JOB_KINDS, JOB_STATUSES, Job, type JobKind, type JobStatus } from '../db/entities/job.entity.ts';
+import { JobLog } from '../db/entities/job-log.entity.ts';
 import { User } from '../db/entities/user.entity.ts';
 import type { JobEvent, PubSub } from '../pubsub/pubsub.ts';
-import { enqueueGeneration, type GenerationQueue } from '../queue/queue.producer.ts';
+import { dequeueGeneration, enqueueGeneration, type GenerationQueue } from '../queue/queue.producer.ts';
 import { type Actor, canSeeOwnedBy, isAdmin } from './actor.ts';
-import { AppError, forbidden, notFound } from './errors.ts';
-import { generateImageInput, MAX_SEED, type GenerateImageInput, type ImageJobInput } from './generation.inputs.ts';
-import { afterCursor, parsePageArgs, toPage, type Page, type PageArgs } from './pagination.ts';
+import { AppError, badInput, forbidden, notFound } from './errors.ts';
+import {
+  generateBatchInput,
+  generateImageInput,
+  generateTalkingHeadInput,
+  generateVideoInput,
+  MAX_SEED,
+  synthesizeSpeechInput,
+  type GenerateImageInput,
+  type GenerateTalkingHeadInput,
+  type GenerateVideoInput,
+  type ImageJobInput,
+  type SpeechJobInput,
+  type SynthesizeSpeechInput,
+  type TalkingHeadJobInput,
+  type VideoJobInput,
+} from './generation.inputs.ts';
+import { type KeysetCursor, parsePageArgs, toPage, type Page, type PageArgs } from './pagination.ts';
+import type { ProfileService } from './profile.service.ts';
+import { getTalkingHeadConfig } from './user.service.ts';
 import { isUuid, parseInput } from './validation.ts';
+import { findVoice, BUILTIN_VOICES } from './voice.catalog.ts';
 
 export interface JobFilter extends PageArgs {
   status?: JobStatus | null;
   kind?: JobKind | null;
+  engine?: string | null;
+  search?: string | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  order?: 'NEWEST' | 'OLDEST' | null;
+  batchId?: string | null;
 }
 
 const jobFilter = z.object({
   status: z.enum(JOB_STATUSES).nullish(),
   kind: z.enum(JOB_KINDS).nullish(),
+  engine: z.string().trim().min(1).max(64).nullish(),
+  search: z.string().trim().min(1).max(200).nullish(),
+  createdAfter: z.date().nullish(),
+  createdBefore: z.date().nullish(),
+  order: z.enum(['NEWEST', 'OLDEST']).nullish(),
+  batchId: z.uuid().nullish(),
 });
 
-export function jobEvent(job: Job): JobEvent {
+export interface QueueInfo {
+  queuePosition: number | null;
+  etaSeconds: number | null;
+}
+
+export interface JobStats {
+  total: number;
+  byStatus: { status: JobStatus; count: number }[];
+  byKind: { kind: JobKind; count: number }[];
+}
+
+export interface BatchProgress {
+  batchId: string;
+  status: 'QUEUED' | 'PROCESSING' | 'COMPLETED' | 'COMPLETED_WITH_ERRORS' | 'FAILED';
+  total: number;
+  queued: number;
+  processing: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  /** Mean progress of the batch's jobs, a finished job counting 100. */
+  progress: number;
+  cost: number;
+}
+
+export const isFinalStatus = (status: JobStatus) => FINAL_JOB_STATUSES.includes(status);
+
+export function jobEvent(job: Job, extra: Partial<JobEvent> = {}): JobEvent {
   return {
     jobId: job.id,
     ownerId: job.owner.id,
@@ -32,51 +92,242 @@ export function jobEvent(job: Job): JobEvent {
     result: job.result ?? null,
     errorCode: job.errorCode ?? null,
     errorMessage: job.errorMessage ?? null,
+    batchId: job.batch?.id ?? null,
+    queuePosition: null,
+    etaSeconds: null,
     at: new Date().toISOString(),
+    ...extra,
   };
 }
 
-/** Publishes one change of a job to its own topic and to the stream of all jobs. */
+/** Publishes one change of a job to its own topic, its batch's, and the stream of all jobs. */
 export async function publishJobEvent(pubsub: PubSub, event: JobEvent): Promise<void> {
-  await Promise.all([pubsub.publish('job', event.jobId, event), pubsub.publish('jobs', undefined, event)]);
+  await Promise.all([
+    pubsub.publish('job', event.jobId, event),
+    pubsub.publish('jobs', undefined, event),
+    event.batchId ? pubsub.publish('batch', event.batchId, event) : undefined,
+  ]);
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+interface Submission {
+  kind: JobKind;
+  input: object;
+  priority: number;
+  timeout: number;
+  prompt: string | null;
+  engine?: string | null;
+  batch?: Batch;
 }
 
 export class JobService {
   private readonly queue: GenerationQueue;
   private readonly pubsub: PubSub;
+  private readonly profiles: ProfileService;
 
-  constructor(queue: GenerationQueue, pubsub: PubSub) {
-    this.queue = queue;
-    this.pubsub = pubsub;
+  constructor(deps: { queue: GenerationQueue; pubsub: PubSub; profiles: ProfileService }) {
+    this.queue = deps.queue;
+    this.pubsub = deps.pubsub;
+    this.profiles = deps.profiles;
+  }
+
+  /* ---- submission ---- */
+
+  private async resolveImage(em: EntityManager, raw: GenerateImageInput) {
+    const { priority, timeout, ...request } = parseInput(generateImageInput, raw);
+    const applied = await this.profiles.apply(em, request);
+    const input: ImageJobInput = {
+      prompt: applied.prompt,
+      negativePrompt: applied.negativePrompt ?? null,
+      width: request.width,
+      height: request.height,
+      steps: request.steps,
+      guidance: request.guidance,
+      seed: applied.seed ?? randomInt(0, MAX_SEED),
+      numImages: request.numImages,
+      style: applied.style ?? null,
+      providerId: request.providerId ?? null,
+      extraParams: request.extraParams ?? null,
+      characterId: request.characterId ?? null,
+      projectId: request.projectId ?? null,
+    };
+    return { kind: 'IMAGE' as const, input, priority, timeout, prompt: input.prompt, engine: applied.engine };
   }
 
   async createImageJob(em: EntityManager, actor: Actor, raw: GenerateImageInput): Promise<Job> {
-    const { priority, ...request } = parseInput(generateImageInput, raw);
-    const input: ImageJobInput = {
-      ...request,
-      negativePrompt: request.negativePrompt ?? null,
-      seed: request.seed ?? randomInt(0, MAX_SEED),
-    };
-    return this.submit(em, actor, 'IMAGE', { ...input }, priority);
+    return this.submit(em, actor, await this.resolveImage(em, raw));
   }
 
-  /** Stores the job, then queues it; if the queue cannot take it, the row says so rather than vanishing. */
-  private async submit(em: EntityManager, actor: Actor, kind: JobKind, input: Record<string, unknown>, priority: number) {
-    const job = em.create(Job, { kind, input, priority, owner: em.getReference(User, actor.userId) });
+  async createVideoJob(em: EntityManager, actor: Actor, raw: GenerateVideoInput): Promise<Job> {
+    const { priority, timeout, ...request } = parseInput(generateVideoInput, raw);
+    const applied = await this.profiles.apply(em, request);
+    if (request.imageAssetId) await this.requireAsset(em, actor, request.imageAssetId, 'IMAGE', 'imageAssetId');
+    const fps = request.videoConfig?.fps ?? request.fps;
+    const [width, height] = request.videoConfig?.resolution ?? [512, 512];
+    const scenes = request.scenes?.length
+      ? request.scenes.map((scene) => ({ prompt: scene.prompt, frames: Math.max(1, Math.round(scene.duration * fps)) }))
+      : [{ prompt: applied.prompt, frames: request.numFrames }];
+    const totalFrames = scenes.reduce((sum, s) => sum + s.frames, 0);
+    if (totalFrames > 1440) throw badInput(`The scenes add up to ${totalFrames} frames; at most 1440`, { field: 'scenes' });
+    const input: VideoJobInput = {
+      prompt: applied.prompt,
+      negativePrompt: applied.negativePrompt ?? null,
+      width,
+      height,
+      fps,
+      motionScale: request.motionScale,
+      seed: applied.seed ?? randomInt(0, MAX_SEED),
+      imageAssetId: request.imageAssetId ?? null,
+      scenes,
+      upscale: request.videoConfig?.upscale ?? false,
+      characterId: request.characterId ?? null,
+      projectId: request.projectId ?? null,
+    };
+    return this.submit(em, actor, { kind: 'VIDEO', input, priority, timeout, prompt: input.prompt, engine: applied.engine });
+  }
+
+  async createSpeechJob(em: EntityManager, actor: Actor, raw: SynthesizeSpeechInput): Promise<Job> {
+    const { priority, timeout, ...input } = parseInput(synthesizeSpeechInput, raw);
+    if (!findVoice(input.voiceId)) {
+      throw badInput(`Unknown voiceId "${input.voiceId}". Available: ${BUILTIN_VOICES.map((v) => v.id).join(', ')}`, {
+        field: 'voiceId',
+      });
+    }
+    const stored: SpeechJobInput = input;
+    return this.submit(em, actor, { kind: 'SPEECH', input: stored, priority, timeout, prompt: input.text });
+  }
+
+  async createTalkingHeadJob(em: EntityManager, actor: Actor, raw: GenerateTalkingHeadInput): Promise<Job> {
+    const { priority, timeout, ...request } = parseInput(generateTalkingHeadInput, raw);
+    await this.requireAsset(em, actor, request.imageAssetId, 'IMAGE', 'imageAssetId');
+    await this.requireAsset(em, actor, request.audioAssetId, 'AUDIO', 'audioAssetId');
+    const config = await getTalkingHeadConfig(em, actor.userId);
+    const input: TalkingHeadJobInput = {
+      imageAssetId: request.imageAssetId,
+      audioAssetId: request.audioAssetId,
+      useCache: request.useCache ?? config.enableCache,
+      fps: request.fps,
+      guidanceScale: config.guidanceScale,
+      inferenceSteps: config.inferenceSteps,
+    };
+    return this.submit(em, actor, { kind: 'TALKING_HEAD', input, priority, timeout, prompt: null });
+  }
+
+  /** Validates every request first, so a batch is accepted whole or refused whole. */
+  async createBatch(em: EntityManager, actor: Actor, raw: { requests: unknown[]; priority?: number | null; metadata?: unknown }) {
+    const batchInput = parseInput(generateBatchInput, raw);
+    const resolved = [];
+    for (const [index, request] of batchInput.requests.entries()) {
+      try {
+        resolved.push(await this.resolveImage(em, { ...(request as GenerateImageInput), priority: batchInput.priority }));
+      } catch (error) {
+        if (error instanceof AppError) throw badInput(`requests[${index}]: ${error.message}`, { field: `requests.${index}`, ...error.details });
+        throw error;
+      }
+    }
+    const batch = em.create(Batch, {
+      owner: em.getReference(User, actor.userId),
+      priority: batchInput.priority,
+      metadata: batchInput.metadata ?? null,
+      total: resolved.length,
+    });
+    const jobs = resolved.map((r) => this.newJob(em, actor, { ...r, batch }));
     await em.flush();
+    await Promise.all(jobs.map((job) => this.enqueue(em, job)));
+    return batch;
+  }
+
+  private newJob(em: EntityManager, actor: Actor, submission: Submission): Job {
+    return em.create(Job, {
+      kind: submission.kind,
+      input: submission.input as Record<string, unknown>,
+      priority: submission.priority,
+      timeoutSeconds: submission.timeout,
+      prompt: submission.prompt,
+      engine: submission.engine ?? null,
+      batch: submission.batch ?? null,
+      owner: em.getReference(User, actor.userId),
+    });
+  }
+
+  private async submit(em: EntityManager, actor: Actor, submission: Submission): Promise<Job> {
+    const job = this.newJob(em, actor, submission);
+    await em.flush();
+    await this.enqueue(em, job);
+    return job;
+  }
+
+  /** Queues a stored job; if the queue cannot take it, the row says so rather than vanishing. */
+  private async enqueue(em: EntityManager, job: Job): Promise<void> {
     try {
       await enqueueGeneration(this.queue, job);
     } catch (error) {
-      job.status = 'FAILED';
-      job.errorCode = 'QUEUE_UNAVAILABLE';
-      job.errorMessage = 'The job queue is unavailable; the job was not queued. Retry later.';
-      job.finishedAt = new Date();
+      Object.assign(job, {
+        status: 'FAILED',
+        errorCode: 'QUEUE_UNAVAILABLE',
+        errorMessage: 'The job queue is unavailable; the job was not queued. Retry later.',
+        finishedAt: new Date(),
+      });
       await em.flush();
-      throw new AppError('SERVICE_UNAVAILABLE', job.errorMessage, { jobId: job.id, cause: (error as Error).message });
+      throw new AppError('SERVICE_UNAVAILABLE', job.errorMessage!, { jobId: job.id, cause: (error as Error).message });
     }
-    await publishJobEvent(this.pubsub, jobEvent(job)).catch(() => undefined);
+    await this.publish(em, job);
+  }
+
+  private async publish(em: EntityManager, job: Job): Promise<void> {
+    const info = job.status === 'QUEUED' ? await this.queueInfo(em, job) : { queuePosition: null, etaSeconds: null };
+    await publishJobEvent(this.pubsub, jobEvent(job, info)).catch(() => undefined);
+  }
+
+  private async requireAsset(em: EntityManager, actor: Actor, id: string, kind: AssetKind, field: string): Promise<Asset> {
+    const asset = isUuid(id) ? await em.findOne(Asset, { id }) : null;
+    if (!asset || !canSeeOwnedBy(actor, asset.owner.id)) throw badInput(`No asset ${id} of yours`, { field });
+    if (asset.kind !== kind) throw badInput(`Asset ${id} is ${asset.kind.toLowerCase()}, not ${kind.toLowerCase()}`, { field });
+    return asset;
+  }
+
+  /* ---- control ---- */
+
+  async cancelJob(em: EntityManager, actor: Actor, id: string): Promise<Job> {
+    const job = await this.getJob(em, actor, id);
+    const cancelled = await em.nativeUpdate(
+      Job,
+      { id, status: { $in: ['QUEUED', 'PROCESSING'] } },
+      { status: 'CANCELLED', statusMessage: 'Cancelled', finishedAt: new Date() },
+    );
+    if (!cancelled) throw new AppError('CONFLICT', `Job ${id} is already ${job.status} and cannot be cancelled`, { status: job.status });
+    // A waiting entry is removed; a running one is locked by its worker, which stops at its next step.
+    await dequeueGeneration(this.queue, job).catch(() => false);
+    await this.pubsub.publish('cancel', id, { jobId: id }).catch(() => undefined);
+    await em.refresh(job);
+    await this.publish(em, job);
     return job;
   }
+
+  async retryJob(em: EntityManager, actor: Actor, id: string): Promise<Job> {
+    const job = await this.getJob(em, actor, id);
+    if (job.status !== 'FAILED' && job.status !== 'CANCELLED') {
+      throw new AppError('CONFLICT', `Only failed or cancelled jobs can be retried; job ${id} is ${job.status}`, { status: job.status });
+    }
+    Object.assign(job, {
+      status: 'QUEUED',
+      progress: 0,
+      statusMessage: `Retry ${job.attempt + 1}`,
+      result: null,
+      errorCode: null,
+      errorMessage: null,
+      startedAt: null,
+      finishedAt: null,
+      stepDurationsMs: null,
+      attempt: job.attempt + 1,
+    });
+    await em.flush();
+    await this.enqueue(em, job);
+    return job;
+  }
+
+  /* ---- reading ---- */
 
   async getJob(em: EntityManager, actor: Actor, id: string): Promise<Job> {
     const job = isUuid(id) ? await em.findOne(Job, { id }) : null;
@@ -87,15 +338,131 @@ export class JobService {
 
   async listJobs(em: EntityManager, actor: Actor, args: JobFilter): Promise<Page<Job>> {
     const { limit, after } = parsePageArgs(args);
-    const filter = parseInput(jobFilter, { status: args.status, kind: args.kind });
+    const filter = parseInput(jobFilter, args);
     const where: FilterQuery<Job>[] = [];
     if (!isAdmin(actor)) where.push({ owner: actor.userId });
     if (filter.status) where.push({ status: filter.status });
     if (filter.kind) where.push({ kind: filter.kind });
-    if (after) where.push(afterCursor(after));
-    const rows = await em.find(Job, { $and: where }, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
+    if (filter.engine) where.push({ engine: filter.engine });
+    if (filter.batchId) where.push({ batch: filter.batchId });
+    if (filter.search) where.push({ prompt: { $ilike: `%${escapeLike(filter.search)}%` } });
+    if (filter.createdAfter) where.push({ createdAt: { $gte: filter.createdAfter } });
+    if (filter.createdBefore) where.push({ createdAt: { $lt: filter.createdBefore } });
+    const oldestFirst = filter.order === 'OLDEST';
+    if (after) where.push(keysetAfter(after, oldestFirst));
+    const direction = oldestFirst ? 'asc' : 'desc';
+    const rows = await em.find(Job, { $and: where }, { orderBy: { createdAt: direction, id: direction }, limit: limit + 1 });
     return toPage(rows, limit, after !== null);
   }
+
+  async listAssets(em: EntityManager, actor: Actor, args: PageArgs & { kind?: AssetKind | null }): Promise<Page<Asset>> {
+    const { limit, after } = parsePageArgs(args);
+    const where: FilterQuery<Asset>[] = [];
+    if (!isAdmin(actor)) where.push({ owner: actor.userId });
+    if (args.kind) where.push({ kind: args.kind });
+    if (after) where.push(keysetAfter(after, false) as FilterQuery<Asset>);
+    const rows = await em.find(Asset, { $and: where }, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
+    return toPage(rows, limit, after !== null);
+  }
+
+  async stats(em: EntityManager, actor: Actor, everyone: boolean): Promise<JobStats> {
+    if (everyone && !isAdmin(actor)) throw forbidden('Only admins can see everyone’s statistics');
+    const rows = await em.getConnection().execute<{ status: JobStatus; kind: JobKind; count: number }[]>(
+      `select status, kind, count(*)::int as count from jobs ${everyone ? '' : 'where owner_id = ?'} group by status, kind`,
+      everyone ? [] : [actor.userId],
+    );
+    const sum = <K extends string>(key: (r: (typeof rows)[number]) => K, keys: readonly K[]) =>
+      keys.map((k) => ({ key: k, count: rows.filter((r) => key(r) === k).reduce((s, r) => s + Number(r.count), 0) }));
+    return {
+      total: rows.reduce((s, r) => s + Number(r.count), 0),
+      byStatus: sum((r) => r.status, JOB_STATUSES).map(({ key, count }) => ({ status: key, count })),
+      byKind: sum((r) => r.kind, JOB_KINDS).map(({ key, count }) => ({ kind: key, count })),
+    };
+  }
+
+  async jobLogs(em: EntityManager, actor: Actor, id: string): Promise<JobLog[]> {
+    await this.getJob(em, actor, id);
+    return em.find(JobLog, { job: id }, { orderBy: { id: 'asc' } });
+  }
+
+  /** Where a queued job stands, and when a job should finish, from recent run times of its kind. */
+  async queueInfo(em: EntityManager, job: Job): Promise<QueueInfo> {
+    if (isFinalStatus(job.status)) return { queuePosition: null, etaSeconds: null };
+    const conn = em.getConnection();
+    const [recent] = await conn.execute<{ avg_ms: number | null }[]>(
+      `select avg(extract(epoch from (finished_at - started_at)) * 1000)::float as avg_ms from (
+         select finished_at, started_at from jobs where kind = ? and status = 'COMPLETED' and started_at is not null
+         order by finished_at desc limit 20) recent`,
+      [job.kind],
+    );
+    const averageMs = recent?.avg_ms ?? null;
+    if (job.status === 'PROCESSING') {
+      const elapsed = Date.now() - (job.startedAt?.getTime() ?? Date.now());
+      if (job.progress > 0) return { queuePosition: null, etaSeconds: Math.round((elapsed * (100 - job.progress)) / job.progress / 1000) };
+      return { queuePosition: null, etaSeconds: averageMs === null ? null : Math.max(0, Math.round((averageMs - elapsed) / 1000)) };
+    }
+    const [ahead] = await conn.execute<{ ahead: number; running: number }[]>(
+      `select
+         (select count(*)::int from jobs where status = 'QUEUED' and (priority < ? or (priority = ? and created_at < ?))) as ahead,
+         (select count(*)::int from jobs where status = 'PROCESSING') as running`,
+      [job.priority, job.priority, job.createdAt],
+    );
+    const position = ahead?.ahead ?? 0;
+    const slots = Math.max(1, ahead?.running ?? 1);
+    return {
+      queuePosition: position,
+      etaSeconds: averageMs === null ? null : Math.round(((Math.floor(position / slots) + 1) * averageMs) / 1000),
+    };
+  }
+
+  /* ---- batches ---- */
+
+  async getBatch(em: EntityManager, actor: Actor, id: string): Promise<Batch> {
+    const batch = isUuid(id) ? await em.findOne(Batch, { id }) : null;
+    if (!batch) throw notFound('Batch', id);
+    if (!canSeeOwnedBy(actor, batch.owner.id)) throw forbidden(`Batch ${id} belongs to another user`);
+    return batch;
+  }
+
+  async batchProgress(em: EntityManager, batch: Batch): Promise<BatchProgress> {
+    const rows = await em
+      .getConnection()
+      .execute<{ status: JobStatus; n: number; progress: number; cost: number }[]>(
+        `select status, count(*)::int as n, coalesce(sum(progress), 0)::int as progress, coalesce(sum(cost), 0)::float as cost
+         from jobs where batch_id = ? group by status`,
+        [batch.id],
+      );
+    const count = (status: JobStatus) => rows.find((r) => r.status === status)?.n ?? 0;
+    const counts = {
+      queued: count('QUEUED'),
+      processing: count('PROCESSING'),
+      completed: count('COMPLETED'),
+      failed: count('FAILED'),
+      cancelled: count('CANCELLED'),
+    };
+    const finished = counts.completed + counts.failed + counts.cancelled;
+    const progressSum = rows.reduce((sum, r) => sum + (isFinalStatus(r.status) ? 100 * r.n : r.progress), 0);
+    const status: BatchProgress['status'] =
+      finished === batch.total
+        ? counts.completed === batch.total
+          ? 'COMPLETED'
+          : counts.completed > 0
+            ? 'COMPLETED_WITH_ERRORS'
+            : 'FAILED'
+        : counts.queued === batch.total
+          ? 'QUEUED'
+          : 'PROCESSING';
+    return {
+      batchId: batch.id,
+      status,
+      total: batch.total,
+      ...counts,
+      progress: batch.total ? Math.floor(progressSum / batch.total) : 100,
+      cost: rows.reduce((sum, r) => sum + Number(r.cost), 0),
+    };
+  }
+
+  /* ---- live ---- */
 
   /** A live stream of one job's changes, starting with its current state and ending at a final state. */
   async watchJob(em: EntityManager, actor: Actor, id: string): Promise<AsyncIterableIterator<JobEvent>> {
@@ -103,7 +470,8 @@ export class JobService {
     const events = await this.pubsub.subscribe('job', id);
     // Read after subscribing: any later change arrives as an event, none falls in between.
     em.clear();
-    const snapshot = jobEvent(await this.getJob(em, actor, id));
+    const job = await this.getJob(em, actor, id);
+    const snapshot = jobEvent(job, await this.queueInfo(em, job));
     return untilFinal(snapshot, events);
   }
 
@@ -112,14 +480,56 @@ export class JobService {
     const events = await this.pubsub.subscribe('jobs');
     return filterEvents(events, (event) => canSeeOwnedBy(actor, event.ownerId));
   }
+
+  /** The batch's aggregate now, then again after each change of one of its jobs, until all have finished. */
+  async watchBatch(em: EntityManager, actor: Actor, id: string): Promise<AsyncIterableIterator<BatchProgress>> {
+    const batch = await this.getBatch(em, actor, id);
+    const events = await this.pubsub.subscribe('batch', id);
+    let sentFirst = false;
+    let finished = false;
+    const done = { value: undefined, done: true } as IteratorReturnResult<undefined>;
+    const aggregate = async () => {
+      const progress = await this.batchProgress(em.fork(), batch);
+      if (progress.status !== 'QUEUED' && progress.status !== 'PROCESSING') {
+        finished = true;
+        await events.return?.();
+      }
+      return { value: progress, done: false as const };
+    };
+    const iterator: AsyncIterableIterator<BatchProgress> = {
+      async next() {
+        if (finished) return done;
+        if (!sentFirst) {
+          sentFirst = true;
+          return aggregate();
+        }
+        const step = await events.next();
+        if (step.done) return done;
+        return aggregate();
+      },
+      async return() {
+        finished = true;
+        await events.return?.();
+        return done;
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
 }
 
-const isFinal = (status: JobStatus) => status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
+/** The keyset condition "strictly after this cursor" in the page's order. */
+function keysetAfter(cursor: KeysetCursor, ascending: boolean): FilterQuery<Job> {
+  const op = ascending ? '$gt' : '$lt';
+  return { $or: [{ createdAt: { [op]: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { [op]: cursor.id } }] } as FilterQuery<Job>;
+}
 
 function untilFinal(first: JobEvent, rest: AsyncIterableIterator<JobEvent>): AsyncIterableIterator<JobEvent> {
   let sentFirst = false;
   let finished = false;
-  let lastProgress = first.progress;
+  let last = first;
   const done = { value: undefined, done: true } as IteratorReturnResult<undefined>;
   const finish = async () => {
     finished = true;
@@ -130,17 +540,18 @@ function untilFinal(first: JobEvent, rest: AsyncIterableIterator<JobEvent>): Asy
       if (finished) return done;
       if (!sentFirst) {
         sentFirst = true;
-        if (isFinal(first.status)) await finish();
+        if (isFinalStatus(first.status)) await finish();
         return { value: first, done: false };
       }
       for (;;) {
         const step = await rest.next();
         if (step.done) return finish().then(() => done);
         const event = step.value;
-        // Events may be delivered out of order across publishers; never show progress going back.
-        if (!isFinal(event.status) && event.status === 'PROCESSING' && event.progress < lastProgress) continue;
-        lastProgress = event.progress;
-        if (isFinal(event.status)) await finish();
+        // Within one run, events may arrive out of order across publishers; never show progress going back.
+        const sameRun = event.status === 'PROCESSING' && last.status === 'PROCESSING';
+        if (sameRun && event.progress < last.progress) continue;
+        last = event;
+        if (isFinalStatus(event.status)) await finish();
         return { value: event, done: false };
       }
     },

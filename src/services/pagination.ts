@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { badInput } from './errors.ts';
+import { isUuid } from './validation.ts';
 
 export interface Page<T> {
   edges: { cursor: string; node: T }[];
@@ -32,7 +33,7 @@ export function decodeCursor(cursor: string): KeysetCursor {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const createdAt = new Date(at);
-    if (typeof id !== 'string' || Number.isNaN(createdAt.getTime())) throw new Error('bad cursor');
+    if (typeof id !== 'string' || !isUuid(id) || Number.isNaN(createdAt.getTime())) throw new Error('bad cursor');
     return { createdAt, id };
   } catch {
     throw badInput('Invalid cursor', { field: 'after' });
@@ -59,8 +60,3 @@ export function toPage<T extends KeysetCursor>(rows: T[], limit: number, hadCurs
     },
   };
 }
-
-/** The keyset condition "strictly after this cursor" in newest-first order. */
-export const afterCursor = (cursor: KeysetCursor) => ({
-  $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }],
-});

@@ -7,6 +7,7 @@ import type { Actor } from './actor.ts';
 import type { AuthService } from './auth.service.ts';
 import { hashPassword } from './auth.service.ts';
 import { AppError, notFound } from './errors.ts';
+import { talkingHeadConfig, type TalkingHeadConfig } from './generation.inputs.ts';
 import { isUuid, parseInput } from './validation.ts';
 
 const createUserInput = z.object({
@@ -78,4 +79,23 @@ export async function bootstrapAdmin(
   const actor: Actor = { userId: user.id, username: user.username, role: 'admin', scopes: ['read', 'generate', 'admin'], via: 'jwt' };
   const { secret } = await auth.createApiKey(em, actor, { name: 'bootstrap' });
   return { username: user.username, generatedPassword, apiKey: secret };
+}
+
+/** The caller's talking-head settings, with defaults for what was never set. */
+export async function getTalkingHeadConfig(em: EntityManager, userId: string): Promise<TalkingHeadConfig> {
+  const user = await em.findOne(User, { id: userId });
+  return talkingHeadConfig.parse((user?.settings as { talkingHead?: unknown } | null)?.talkingHead ?? {});
+}
+
+export async function setTalkingHeadConfig(
+  em: EntityManager,
+  userId: string,
+  raw: { guidanceScale?: number | null; inferenceSteps?: number | null; enableCache?: boolean | null },
+): Promise<TalkingHeadConfig> {
+  const user = await getUser(em, userId);
+  const current = await getTalkingHeadConfig(em, userId);
+  const next = parseInput(talkingHeadConfig, { ...current, ...Object.fromEntries(Object.entries(raw).filter(([, v]) => v != null)) });
+  user.settings = { ...(user.settings ?? {}), talkingHead: next };
+  await em.flush();
+  return next;
 }

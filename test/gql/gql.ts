@@ -17,13 +17,11 @@ type Documents = {
     "\n  mutation E2ELogin($username: String!, $password: String!) {\n    login(username: $username, password: $password) { accessToken tokenType expiresIn }\n  }\n": typeof types.E2ELoginDocument,
     "\n  mutation E2EGenerateImage($input: GenerateImageInput!) {\n    generateImage(input: $input) { id status progress kind }\n  }\n": typeof types.E2EGenerateImageDocument,
     "\n  query E2EJob($id: ID!) {\n    job(id: $id) { id status progress result assets { id url width height mime sha256 } }\n  }\n": typeof types.E2EJobDocument,
-    "\n  subscription E2EJobProgress($id: ID!) {\n    jobProgress(id: $id) { jobId status progress message result error { code message } }\n  }\n": typeof types.E2EJobProgressDocument,
 };
 const documents: Documents = {
     "\n  mutation E2ELogin($username: String!, $password: String!) {\n    login(username: $username, password: $password) { accessToken tokenType expiresIn }\n  }\n": types.E2ELoginDocument,
     "\n  mutation E2EGenerateImage($input: GenerateImageInput!) {\n    generateImage(input: $input) { id status progress kind }\n  }\n": types.E2EGenerateImageDocument,
     "\n  query E2EJob($id: ID!) {\n    job(id: $id) { id status progress result assets { id url width height mime sha256 } }\n  }\n": types.E2EJobDocument,
-    "\n  subscription E2EJobProgress($id: ID!) {\n    jobProgress(id: $id) { jobId status progress message result error { code message } }\n  }\n": types.E2EJobProgressDocument,
 };
 
 /**
@@ -52,10 +50,6 @@ export function graphql(source: "\n  mutation E2EGenerateImage($input: GenerateI
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query E2EJob($id: ID!) {\n    job(id: $id) { id status progress result assets { id url width height mime sha256 } }\n  }\n"): (typeof documents)["\n  query E2EJob($id: ID!) {\n    job(id: $id) { id status progress result assets { id url width height mime sha256 } }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  subscription E2EJobProgress($id: ID!) {\n    jobProgress(id: $id) { jobId status progress message result error { code message } }\n  }\n"): (typeof documents)["\n  subscription E2EJobProgress($id: ID!) {\n    jobProgress(id: $id) { jobId status progress message result error { code message } }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -42,6 +42,8 @@ describe('keyset cursors', () => {
     ['missing id', b64(JSON.stringify(['2026-01-01T00:00:00.000Z']))],
     ['numeric id', b64(JSON.stringify(['2026-01-01T00:00:00.000Z', 5]))],
     ['invalid date', b64(JSON.stringify(['not a date', randomUUID()]))],
+    // Ids are UUIDs: anything else would reach Postgres as a uuid type error rather than a client error.
+    ['non-UUID id', b64(JSON.stringify(['2026-01-01T00:00:00.000Z', 'not-a-uuid']))],
   ])('refuses a %s cursor with BAD_USER_INPUT naming "after"', (_name, cursor) => {
     const error = thrown(() => decodeCursor(cursor));
     expect(error.code).toBe('BAD_USER_INPUT');

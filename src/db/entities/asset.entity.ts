@@ -9,6 +9,7 @@ export type AssetKind = (typeof ASSET_KINDS)[number];
 const AssetSchema = defineEntity({
   name: 'Asset',
   tableName: 'assets',
+  indexes: [{ properties: ['owner', 'kind', 'createdAt'] }],
   properties: {
     id: p.uuid().primary().onCreate(() => randomUUID()),
     kind: p.enum(ASSET_KINDS),
@@ -22,6 +23,8 @@ const AssetSchema = defineEntity({
     storageKey: p.string().length(512),
     owner: () => p.manyToOne(User).deleteRule('cascade').index(),
     job: () => p.manyToOne(Job).nullable().deleteRule('set null').index(),
+    /** The name a client uploaded it under; generated files have none. */
+    filename: p.string().length(255).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

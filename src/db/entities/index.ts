@@ -1,6 +1,10 @@
 import { ApiKeySchema } from './api-key.entity.ts';
 import { AssetSchema } from './asset.entity.ts';
+import { BatchSchema } from './batch.entity.ts';
+import { CharacterSchema } from './character.entity.ts';
+import { JobLogSchema } from './job-log.entity.ts';
 import { JobSchema } from './job.entity.ts';
+import { ProjectPresetSchema } from './project-preset.entity.ts';
 import { UserSchema } from './user.entity.ts';
 
-export const entities = [UserSchema, ApiKeySchema, JobSchema, AssetSchema];
+export const entities = [UserSchema, ApiKeySchema, JobSchema, AssetSchema, BatchSchema, JobLogSchema, CharacterSchema, ProjectPresetSchema];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
+import { Batch } from './batch.entity.ts';
 import { User } from './user.entity.ts';
 
 export const JOB_KINDS = ['IMAGE', 'VIDEO', 'SPEECH', 'TALKING_HEAD'] as const;
@@ -19,7 +20,13 @@ export interface JobResult {
 const JobSchema = defineEntity({
   name: 'Job',
   tableName: 'jobs',
-  indexes: [{ properties: ['owner', 'createdAt'] }, { properties: ['status', 'createdAt'] }],
+  indexes: [
+    { properties: ['owner', 'createdAt'] },
+    { properties: ['status', 'createdAt'] },
+    { properties: ['kind', 'createdAt'] },
+    // Created by migration (needs pg_trgm); declared so schema diffs keep it.
+    { name: 'jobs_prompt_trgm_index', expression: 'create index "jobs_prompt_trgm_index" on "jobs" using gin ("prompt" gin_trgm_ops)' },
+  ],
   properties: {
     id: p.uuid().primary().onCreate(() => randomUUID()),
     kind: p.enum(JOB_KINDS),
@@ -37,6 +44,14 @@ const JobSchema = defineEntity({
     createdAt: p.datetime().onCreate(() => new Date()),
     startedAt: p.datetime().nullable(),
     finishedAt: p.datetime().nullable(),
+    /** The prompt, copied out of `input` so history search can use a trigram index. */
+    prompt: p.text().nullable(),
+    batch: () => p.manyToOne(Batch).nullable().deleteRule('set null').index(),
+    timeoutSeconds: p.integer().default(300),
+    /** Bumped by each retry; part of the queue job id so a retry is a new queue entry. */
+    attempt: p.integer().default(0),
+    /** Wall time of each reported step, in order. */
+    stepDurationsMs: p.json<number[]>().nullable(),
   },
 });
 

@@ -13,6 +13,8 @@ const UserSchema = defineEntity({
     passwordHash: p.string().hidden().lazy(),
     role: p.enum(USER_ROLES).default('user'),
     createdAt: p.datetime().onCreate(() => new Date()),
+    /** Per-user engine settings, e.g. { talkingHead: { guidanceScale, inferenceSteps, enableCache } }. */
+    settings: p.json<Record<string, unknown>>().nullable(),
   },
 });
 

@@ -1,0 +1,130 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { z } from 'zod';
+import { Asset } from '../db/entities/asset.entity.ts';
+import { Character } from '../db/entities/character.entity.ts';
+import { ProjectPreset } from '../db/entities/project-preset.entity.ts';
+import { AppError, badInput, notFound } from './errors.ts';
+import { MAX_SEED } from './generation.inputs.ts';
+import { isUuid, type Nullable, parseInput } from './validation.ts';
+
+const name = z.string().trim().min(1).max(128);
+
+const characterInput = z.object({
+  name,
+  promptFragment: z.string().trim().min(1).max(2000),
+  negativeFragment: z.string().trim().max(2000).nullish(),
+  referenceImageId: z.uuid().nullish(),
+  seed: z.number().int().min(0).max(MAX_SEED).nullish(),
+});
+export type CharacterInput = Nullable<z.input<typeof characterInput>> & { name: string; promptFragment: string };
+
+const presetInput = z.object({
+  name,
+  style: z.string().trim().min(1).max(128).nullish(),
+  defaultEngine: z.string().trim().min(1).max(64).nullish(),
+  characterIds: z.array(z.uuid()).max(100).nullish(),
+});
+export type PresetInput = Nullable<z.input<typeof presetInput>> & { name: string };
+
+/** What a request says about profiles, and what it becomes once they are applied. */
+export interface ProfiledRequest {
+  prompt: string;
+  negativePrompt?: string | null;
+  seed?: number | null;
+  style?: string | null;
+  characterId?: string | null;
+  projectId?: string | null;
+}
+
+const joinText = (...parts: (string | null | undefined)[]) => parts.filter((p) => p && p.trim()).join(', ') || null;
+
+async function flushUnique(em: EntityManager, what: string, value: string) {
+  try {
+    await em.flush();
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException) {
+      em.clear();
+      throw new AppError('CONFLICT', `A ${what} named "${value}" already exists`, { field: 'name' });
+    }
+    throw error;
+  }
+}
+
+/** Character profiles and project presets (the video platform's), and how they shape a request. */
+export class ProfileService {
+  listCharacters = (em: EntityManager) => em.find(Character, {}, { orderBy: { name: 'asc' } });
+  listPresets = (em: EntityManager) => em.find(ProjectPreset, {}, { orderBy: { name: 'asc' }, populate: ['characters'] });
+
+  async getCharacter(em: EntityManager, id: string): Promise<Character> {
+    const row = isUuid(id) ? await em.findOne(Character, { id }) : null;
+    if (!row) throw notFound('Character', id);
+    return row;
+  }
+
+  async getPreset(em: EntityManager, id: string): Promise<ProjectPreset> {
+    const row = isUuid(id) ? await em.findOne(ProjectPreset, { id }, { populate: ['characters'] }) : null;
+    if (!row) throw notFound('Project preset', id);
+    return row;
+  }
+
+  async saveCharacter(em: EntityManager, raw: CharacterInput, id?: string): Promise<Character> {
+    const input = parseInput(characterInput, raw);
+    const referenceImage = input.referenceImageId ? await em.findOne(Asset, { id: input.referenceImageId, kind: 'IMAGE' }) : null;
+    if (input.referenceImageId && !referenceImage) throw badInput(`No image asset ${input.referenceImageId}`, { field: 'referenceImageId' });
+    const values = {
+      name: input.name,
+      promptFragment: input.promptFragment,
+      negativeFragment: input.negativeFragment ?? null,
+      referenceImage,
+      seed: input.seed ?? null,
+    };
+    const row = id ? Object.assign(await this.getCharacter(em, id), values) : em.create(Character, values);
+    await flushUnique(em, 'character', input.name);
+    return row;
+  }
+
+  async savePreset(em: EntityManager, raw: PresetInput, id?: string): Promise<ProjectPreset> {
+    const input = parseInput(presetInput, raw);
+    const characters = input.characterIds?.length ? await em.find(Character, { id: { $in: input.characterIds } }) : [];
+    const missing = (input.characterIds ?? []).filter((cid) => !characters.some((c) => c.id === cid));
+    if (missing.length) throw badInput(`Unknown character(s): ${missing.join(', ')}`, { field: 'characterIds' });
+    const values = { name: input.name, style: input.style ?? null, defaultEngine: input.defaultEngine ?? null };
+    const row = id ? Object.assign(await this.getPreset(em, id), values) : em.create(ProjectPreset, values);
+    row.characters.set(characters);
+    await flushUnique(em, 'project preset', input.name);
+    return row;
+  }
+
+  async deleteCharacter(em: EntityManager, id: string): Promise<boolean> {
+    await em.remove(await this.getCharacter(em, id)).flush();
+    return true;
+  }
+
+  async deletePreset(em: EntityManager, id: string): Promise<boolean> {
+    await em.remove(await this.getPreset(em, id)).flush();
+    return true;
+  }
+
+  /**
+   * Applies a character (prompt and negative fragments, seed) and a project preset (style, default engine).
+   * An id that names nothing is the caller's mistake, reported on that field.
+   */
+  async apply<T extends ProfiledRequest>(em: EntityManager, request: T): Promise<T & { engine: string | null }> {
+    const out = { ...request, engine: null as string | null };
+    if (request.characterId) {
+      const character = await em.findOne(Character, { id: request.characterId });
+      if (!character) throw badInput(`Unknown characterId ${request.characterId}`, { field: 'characterId' });
+      out.prompt = joinText(character.promptFragment, request.prompt)!;
+      out.negativePrompt = joinText(request.negativePrompt, character.negativeFragment);
+      out.seed = request.seed ?? character.seed ?? null;
+    }
+    if (request.projectId) {
+      const preset = await em.findOne(ProjectPreset, { id: request.projectId });
+      if (!preset) throw badInput(`Unknown projectId ${request.projectId}`, { field: 'projectId' });
+      out.style = request.style ?? preset.style ?? null;
+      out.engine = preset.defaultEngine ?? null;
+    }
+    return out;
+  }
+}
