@@ -14,7 +14,7 @@ export interface GraphQLContext {
   loaders: ReturnType<typeof createLoaders>;
 }
 
-function createLoaders(em: EntityManager) {
+export function createLoaders(em: EntityManager) {
   return {
     user: new DataLoader<string, User | null>(async (ids) => {
       const users = await em.find(User, { id: { $in: [...ids] } });
