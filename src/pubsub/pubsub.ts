@@ -47,6 +47,8 @@ type Listener = (payload: unknown) => void;
  */
 export class PubSub {
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** One SUBSCRIBE per channel; every subscriber waits for its confirmation, not just the first. */
+  private readonly subscribed = new Map<string, Promise<unknown>>();
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly prefix: string;
@@ -84,7 +86,20 @@ export class PubSub {
       this.listeners.set(channel, set);
     }
     set.add(listener);
-    if (set.size === 1) await this.subscriber.subscribe(channel);
+    let ready = this.subscribed.get(channel);
+    if (!ready) {
+      ready = this.subscriber.subscribe(channel);
+      this.subscribed.set(channel, ready);
+    }
+    try {
+      await ready;
+    } catch (error) {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(channel);
+      if (this.subscribed.get(channel) === ready) this.subscribed.delete(channel);
+      controller.abort();
+      throw error;
+    }
     let closed = false;
     const close = async () => {
       if (closed) return;
@@ -94,6 +109,7 @@ export class PubSub {
       current?.delete(listener);
       if (current && current.size === 0) {
         this.listeners.delete(channel);
+        this.subscribed.delete(channel);
         await this.subscriber.unsubscribe(channel).catch(() => undefined);
       }
     };

@@ -39,11 +39,11 @@ export class JobLifecycle {
   /** Marks the job running; returns null when it must not run (cancelled, or already finished). */
   async start(em: EntityManager, jobId: string, engine: string): Promise<Job | null> {
     const job = await em.findOne(Job, { id: jobId });
-    if (!job || job.status === 'CANCELLED' || job.status === 'COMPLETED') return null;
+    if (!job) return null;
     // A job found PROCESSING was left by a worker that died; it starts again from the beginning.
     const started = await em.nativeUpdate(
       Job,
-      { id: jobId, status: { $in: ['QUEUED', 'PROCESSING', 'FAILED'] } },
+      { id: jobId, status: { $in: ['QUEUED', 'PROCESSING'] } },
       { status: 'PROCESSING', progress: 0, statusMessage: 'Started', engine, startedAt: new Date(), errorCode: null, errorMessage: null },
     );
     if (!started) return null;

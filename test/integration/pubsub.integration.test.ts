@@ -52,6 +52,9 @@ const event = (overrides: Partial<JobEvent> = {}): JobEvent => ({
   result: null,
   errorCode: null,
   errorMessage: null,
+  batchId: null,
+  queuePosition: null,
+  etaSeconds: null,
   at: new Date().toISOString(),
   ...overrides,
 });
@@ -102,6 +105,25 @@ describe('PubSub across two cores (two Redis connections, as two processes)', ()
       } finally {
         await events.return?.();
       }
+    });
+
+    it('makes a second subscriber wait for Redis to confirm a subscription that is still in flight', async () => {
+      // watchJob reads its snapshot once subscribe() resolves; two watchers of one job (two browser tabs)
+      // subscribe at the same moment, and the second must not read before Redis listens, or it can miss
+      // the final event and never end.
+      const jobId = randomUUID();
+      let firstConfirmed = false;
+      const first = api.pubsub.subscribe('job', jobId).then((events) => {
+        firstConfirmed = true;
+        return events;
+      });
+      const second = await api.pubsub.subscribe('job', jobId);
+      // Only microtasks from here on: no I/O runs, so Redis's reply cannot arrive meanwhile.
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+      const confirmedWhenSecondResolved = firstConfirmed;
+      await (await first).return?.();
+      await second.return?.();
+      expect(confirmedWhenSecondResolved).toBe(true);
     });
 
     it('keeps events apart by key, and keeps their order', async () => {

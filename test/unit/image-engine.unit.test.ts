@@ -16,37 +16,53 @@ interface FakeRun {
   run: EngineRun;
   saved: NewAsset[];
   progress: { fraction: number; message: string }[];
+  notes: string[];
 }
 
 /** Our own EngineRun interface, implemented in memory: a job-like object and a recording saveAsset. */
 function fakeRun(input: ImageJobInput, signal: AbortSignal = new AbortController().signal): FakeRun {
   const saved: NewAsset[] = [];
   const progress: { fraction: number; message: string }[] = [];
+  const notes: string[] = [];
   const run: EngineRun = {
     job: { id: randomUUID(), input } as unknown as Job,
     em: undefined as unknown as EntityManager,
     log: pino({ level: 'silent' }),
     signal,
-    progress: (fraction, message) => progress.push({ fraction, message }),
+    progress: (fraction, message) => {
+      progress.push({ fraction, message });
+    },
+    note: (message) => {
+      notes.push(message);
+    },
+    readAsset: async (assetId) => {
+      throw new Error(`the image engine should read no asset (asked for ${assetId})`);
+    },
     saveAsset: async (asset) => {
       saved.push(asset);
       return { id: `asset-${saved.length}`, width: asset.width, height: asset.height } as unknown as Asset;
     },
   };
-  return { run, saved, progress };
+  return { run, saved, progress, notes };
 }
 
-const input = (overrides: Partial<ImageJobInput> = {}): ImageJobInput => ({
-  prompt: 'a quiet harbour',
-  negativePrompt: null,
-  width: 40,
-  height: 24,
-  steps: 5,
-  guidance: 7.5,
-  seed: 1234,
-  numImages: 1,
-  ...overrides,
-});
+const input = (overrides: Partial<ImageJobInput> = {}): ImageJobInput =>
+  ({
+    prompt: 'a quiet harbour',
+    negativePrompt: null,
+    width: 40,
+    height: 24,
+    steps: 5,
+    guidance: 7.5,
+    seed: 1234,
+    numImages: 1,
+    style: null,
+    providerId: null,
+    extraParams: null,
+    characterId: null,
+    projectId: null,
+    ...overrides,
+  }) as ImageJobInput;
 
 describe('builtin image engine', () => {
   let engine: Engine;
