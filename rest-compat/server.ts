@@ -1,6 +1,7 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { createYoga, type Plugin } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
@@ -8,6 +9,7 @@ import { createContext } from '../schema/context.ts';
 import { maskError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
 import type { Core } from '../src/core.ts';
+import { fileTooLarge } from '../src/services/upload.service.ts';
 import { registerFileRoutes } from './files.routes.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 
@@ -26,6 +28,44 @@ function authorizationOf(initial: ServerContext): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+/** Fastify's limit for the bodies it parses itself (JSON); multipart bodies pass through to yoga. */
+const BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+/** Room in a multipart body, beside the file, for the operation, the map and the part headers. */
+const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
+
+const isMultipart = (request: Request) => request.headers.get('content-type')?.toLowerCase().startsWith('multipart/form-data') ?? false;
+
+const isBodyTooLarge = (error: unknown) =>
+  error instanceof GraphQLError &&
+  (error.extensions.code === 'REQUEST_ENTITY_TOO_LARGE' || /Request body too large|File size limit exceeded/.test(error.message));
+
+/**
+ * yoga reads a multipart body whole before any resolver runs, capped by its maxRequestBodySize. This refuses an
+ * upload whose Content-Length is already over the cap before reading it, and gives every too-large refusal the
+ * same BAD_USER_INPUT answer uploadAsset gives (with HTTP 413), rather than yoga's own REQUEST_ENTITY_TOO_LARGE.
+ */
+function useUploadSizeLimit(maxBytes: number): Plugin {
+  const tooLarge = () => {
+    const error = fileTooLarge(maxBytes);
+    return new GraphQLError(error.message, { extensions: { code: error.code, ...error.details, http: { status: 413 } } });
+  };
+  return {
+    onRequestParse({ request, requestParser, setRequestParser }) {
+      if (!isMultipart(request)) return;
+      const length = Number(request.headers.get('content-length'));
+      if (length > maxBytes + MULTIPART_OVERHEAD_BYTES) throw tooLarge();
+      if (!requestParser) return;
+      setRequestParser(async (req) => {
+        try {
+          return await requestParser(req);
+        } catch (error) {
+          throw isBodyTooLarge(error) ? tooLarge() : error;
+        }
+      });
+    },
+  };
+}
+
 export interface AtelierServer {
   app: FastifyInstance;
   close(): Promise<void>;
@@ -35,8 +75,9 @@ export interface AtelierServer {
 export async function buildServer(core: Core, logger: Logger): Promise<AtelierServer> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
-    bodyLimit: 10 * 1024 * 1024,
+    // Per-request lines would drown the job logs; errors are still logged by the handlers.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
   });
 
   const yoga = createYoga<ServerContext>({
@@ -54,6 +95,9 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     // Inlines GraphiQL's assets, so the page works without reaching a CDN.
     renderGraphiQL,
     landingPage: false,
+    // Uploads (multipart) are bounded by UPLOAD_MAX_BYTES; JSON bodies are bounded by Fastify first.
+    maxRequestBodySize: Math.max(BODY_LIMIT_BYTES, core.config.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD_BYTES),
+    plugins: [useUploadSizeLimit(core.config.UPLOAD_MAX_BYTES)],
   });
 
   // Multipart bodies (GraphQL uploads) are read by yoga itself, not by Fastify.

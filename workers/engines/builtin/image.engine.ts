@@ -12,6 +12,8 @@ export function createBuiltinImageEngine(options: { threads: number }): Engine {
     filename: new URL('./image.render.ts', import.meta.url).href,
     minThreads: 1,
     maxThreads: options.threads,
+    // Piscina's default idle timeout of 0 ends a thread as soon as it idles, re-loading the renderer per job.
+    idleTimeout: 30_000,
   });
 
   async function renderOne(run: EngineRun, task: RenderTask, onStep: (step: number) => void): Promise<Buffer> {
