@@ -1,10 +1,13 @@
 import type { GenerationJobName } from '../src/queue/queue.names.ts';
 import { createBuiltinImageEngine } from './engines/builtin/image.engine.ts';
+import { createBuiltinSpeechEngine } from './engines/builtin/speech.engine.ts';
+import { createBuiltinTalkingHeadEngine } from './engines/builtin/talking-head.engine.ts';
+import { createBuiltinVideoEngine } from './engines/builtin/video.engine.ts';
 import type { Engine, EngineDeps } from './engine.types.ts';
 
 /** Each engine family registers its factory here once; WORKER_ENGINES picks which a worker loads. */
 const FACTORIES: Record<string, (deps: EngineDeps) => Engine[]> = {
-  builtin: (deps) => [createBuiltinImageEngine(deps)],
+  builtin: (deps) => [createBuiltinImageEngine(deps), createBuiltinVideoEngine(deps), createBuiltinTalkingHeadEngine(deps), createBuiltinSpeechEngine(deps)],
 };
 
 export const knownEngineFamilies = () => Object.keys(FACTORIES);

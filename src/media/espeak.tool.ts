@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, endianness } from 'node:os';
 import { Piscina } from 'piscina';
 import type { SpeakResult, SpeakTask } from './espeak.thread.ts';
 
@@ -98,7 +98,8 @@ export function encodeWav({ samples, sampleRate }: Pcm): Buffer {
   wav.writeUInt16LE(16, 34); // bits per sample
   wav.write('data', 36, 'ascii');
   wav.writeUInt32LE(dataBytes, 40);
-  for (let i = 0; i < samples.length; i++) wav.writeInt16LE(samples[i]!, 44 + i * 2);
+  if (endianness() === 'LE') Buffer.from(samples.buffer, samples.byteOffset, dataBytes).copy(wav, 44);
+  else for (let i = 0; i < samples.length; i++) wav.writeInt16LE(samples[i]!, 44 + i * 2);
   return wav;
 }
 

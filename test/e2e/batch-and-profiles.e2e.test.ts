@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
+import { Job } from '../../src/db/entities/job.entity.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import { collect, gql, wsClient } from '../helpers/graphql.ts';
 import { waitForJob } from '../helpers/jobs.ts';
@@ -74,13 +75,13 @@ describe('batches, characters and project presets', () => {
   });
 
   it('refuses a batch whole when one request is bad, or when it is too large', async () => {
-    const before = await core.orm.em.fork().count('Job', { owner: user.id });
+    const before = await core.orm.em.fork().count(Job, { owner: user.id });
     const bad = await gql(system.url, GENERATE_BATCH, { requests: [{ prompt: 'ok' }, { prompt: 'bad', width: 100 }] }, user.token);
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(bad.errors?.[0]?.message).toMatch(/requests\[1\].*width/);
     const tooMany = await gql(system.url, GENERATE_BATCH, { requests: Array.from({ length: 101 }, () => ({ prompt: 'x' })) }, user.token);
     expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(await core.orm.em.fork().count('Job', { owner: user.id })).toBe(before);
+    expect(await core.orm.em.fork().count(Job, { owner: user.id })).toBe(before);
   });
 
   it('applies a character and a project preset; admins manage them, users read them', async () => {

@@ -1,7 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEspeak, decodeWav, encodeWav, type Pcm, rms, speakingRate } from '../../src/media/espeak.tool.ts';
 import { BUILTIN_VOICES } from '../../src/services/voice.catalog.ts';
-import { joinPcm, SPEECH_CHUNK_CHARS, splitSpeechText } from '../../workers/engines/builtin/speech.engine.ts';
+import { GENERATION_JOB_NAMES } from '../../src/queue/queue.names.ts';
+import type { EngineRun } from '../../workers/engine.types.ts';
+import { createBuiltinSpeechEngine, joinPcm, SPEECH_CHUNK_CHARS, splitSpeechText } from '../../workers/engines/builtin/speech.engine.ts';
+import type { Job } from '../../src/db/entities/job.entity.ts';
+import type { NewAsset } from '../../src/services/job-lifecycle.service.ts';
+import type { SpeechJobInput } from '../../src/services/generation.inputs.ts';
 
 const espeak = createEspeak({ threads: 2 });
 afterAll(() => espeak.close());
@@ -182,5 +187,72 @@ describe('speech text chunks', () => {
     const b = { samples: Int16Array.of(3), sampleRate: 22050 };
     expect([...joinPcm([a, b]).samples]).toEqual([1, 2, 3]);
     expect(() => joinPcm([a, { samples: Int16Array.of(3), sampleRate: 16000 }])).toThrow(/sample rate/);
+  });
+});
+
+describe('builtin speech engine', () => {
+  const engine = createBuiltinSpeechEngine({ threads: 2 });
+  afterAll(() => engine.close?.());
+
+  /** The engine's side of a run, kept in memory: what it reports and saves. */
+  function fakeRun(input: Partial<SpeechJobInput>, signal = new AbortController().signal) {
+    const progress: [number, string][] = [];
+    const saved: NewAsset[] = [];
+    const run = {
+      job: { input: { text: 'Olá.', voiceId: 'pt_br_female', emotion: 'neutral', speed: 1, format: 'wav', ...input } } as unknown as Job,
+      signal,
+      progress: (fraction: number, message: string) => progress.push([fraction, message]),
+      note: () => undefined,
+      saveAsset: async (asset: NewAsset) => {
+        saved.push(asset);
+        return { id: `asset-${saved.length}` };
+      },
+    } as unknown as EngineRun;
+    return { run, progress, saved };
+  }
+
+  it('claims SPEECH jobs only', () => {
+    expect(engine.jobNames).toEqual([GENERATION_JOB_NAMES.SPEECH]);
+  });
+
+  it('reports one step per chunk and saves one WAV holding them all', async () => {
+    const text = 'Cada pedaço deste texto é falado sozinho e depois juntado aos outros. '.repeat(12);
+    const chunks = splitSpeechText(text).length;
+    expect(chunks).toBeGreaterThan(1);
+    const { run, progress, saved } = fakeRun({ text });
+    const output = await engine.run(run);
+    expect(progress.map(([f]) => f)).toEqual(Array.from({ length: chunks }, (_, i) => (i + 1) / chunks));
+    expect(saved).toHaveLength(1);
+    const asset = saved[0]!;
+    expect(asset).toMatchObject({ kind: 'AUDIO', mime: 'audio/wav', extension: 'wav' });
+    const pcm = decodeWav(asset.data);
+    expect(pcm.samples.length / pcm.sampleRate).toBeCloseTo(asset.durationSeconds!, 2);
+    expect(output.extra).toEqual({ voiceId: 'pt_br_female', sampleRate: 22050, durationSeconds: asset.durationSeconds });
+    // ~130 words at 175 wpm, plus pauses.
+    expect(asset.durationSeconds).toBeGreaterThan(30);
+    expect(rms(pcm.samples)).toBeGreaterThan(1000);
+  });
+
+  it('encodes MP3 as a last step', async () => {
+    const { run, progress, saved } = fakeRun({ text: 'Hello there.', voiceId: 'en_us_male', format: 'mp3' });
+    await engine.run(run);
+    expect(progress.map(([f]) => f)).toEqual([0.5, 1]);
+    expect(saved[0]).toMatchObject({ kind: 'AUDIO', mime: 'audio/mpeg', extension: 'mp3' });
+    // An MPEG audio frame header (or an ID3 tag) opens the file.
+    const head = saved[0]!.data;
+    expect(head.toString('ascii', 0, 3) === 'ID3' || (head[0] === 0xff && (head[1]! & 0xe0) === 0xe0)).toBe(true);
+  });
+
+  it('stops when the job is cancelled and keeps working for the next job', async () => {
+    const controller = new AbortController();
+    const { run, saved } = fakeRun({ text: 'This text is long enough to be spoken in several chunks. '.repeat(40) }, controller.signal);
+    const running = engine.run(run);
+    controller.abort(new Error('Job cancelled'));
+    await expect(running).rejects.toThrow();
+    expect(saved).toHaveLength(0);
+
+    const next = fakeRun({ text: 'Still here.', voiceId: 'en_gb_female' });
+    await engine.run(next.run);
+    expect(next.saved).toHaveLength(1);
   });
 });

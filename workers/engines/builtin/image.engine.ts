@@ -15,6 +15,9 @@ export function createBuiltinImageEngine(options: { threads: number }): Engine {
     // Piscina's default idle timeout of 0 ends a thread as soon as it idles, re-loading the renderer per job.
     idleTimeout: 30_000,
   });
+  // An abort landing as a thread finishes makes Piscina emit 'error' on the pool; the task itself has
+  // already been rejected, so this must not become an uncaught exception that takes the worker down.
+  pool.on('error', () => undefined);
 
   async function renderOne(run: EngineRun, task: RenderTask, onStep: (step: number) => void): Promise<Buffer> {
     const { port1, port2 } = new MessageChannel();
