@@ -45,21 +45,25 @@ const isBodyTooLarge = (error: unknown) =>
  * same BAD_USER_INPUT answer uploadAsset gives (with HTTP 413), rather than yoga's own REQUEST_ENTITY_TOO_LARGE.
  */
 function useUploadSizeLimit(maxBytes: number): Plugin {
-  const tooLarge = () => {
+  const tooLarge = (midBody: boolean) => {
     const error = fileTooLarge(maxBytes);
-    return new GraphQLError(error.message, { extensions: { code: error.code, ...error.details, http: { status: 413 } } });
+    // A body refused before it is read is discarded by Node, and the connection lives on. One refused half-way
+    // has its rest unread: closing the connection keeps that rest from being read as the next request.
+    const headers: Record<string, string> = midBody ? { connection: 'close' } : {};
+    const http = { status: 413, headers };
+    return new GraphQLError(error.message, { extensions: { code: error.code, ...error.details, http } });
   };
   return {
     onRequestParse({ request, requestParser, setRequestParser }) {
       if (!isMultipart(request)) return;
       const length = Number(request.headers.get('content-length'));
-      if (length > maxBytes + MULTIPART_OVERHEAD_BYTES) throw tooLarge();
+      if (length > maxBytes + MULTIPART_OVERHEAD_BYTES) throw tooLarge(false);
       if (!requestParser) return;
       setRequestParser(async (req) => {
         try {
           return await requestParser(req);
         } catch (error) {
-          throw isBodyTooLarge(error) ? tooLarge() : error;
+          throw isBodyTooLarge(error) ? tooLarge(true) : error;
         }
       });
     },

@@ -17,6 +17,7 @@ export const AssetRef = builder.objectRef<Asset>('Asset').implement({
     width: t.exposeInt('width', { nullable: true }),
     height: t.exposeInt('height', { nullable: true }),
     durationSeconds: t.float({ nullable: true, resolve: (a) => (a.durationSeconds == null ? null : Number(a.durationSeconds)) }),
+    filename: t.exposeString('filename', { nullable: true, description: 'The name an upload was sent under; generated files have none.' }),
     url: t.string({
       description: 'Downloads the file; send the same Authorization header (owner or admin only).',
       resolve: (a, _args, ctx) => assetUrl(ctx.core.config.publicUrl, a.id),
@@ -43,5 +44,47 @@ builder.queryField('assets', (t) =>
       if (args.last != null || args.before != null) throw badInput('Only forward pagination (first/after) is supported');
       return ctx.core.jobs.listAssets(ctx.em, requireActor(ctx), args);
     },
+  }),
+);
+
+/** yoga's multipart uploads (GraphQL multipart request spec): the value is a WHATWG `File`. Input only. */
+builder.scalarType('File', {
+  description: 'A file sent as a part of a multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec).',
+  serialize: () => {
+    throw new Error('File is an input-only scalar');
+  },
+  parseValue: (value: unknown) => {
+    const file = value as Partial<File> | null;
+    if (typeof file?.stream !== 'function') throw badInput('File must be sent as a file part of a multipart request');
+    return value as File;
+  },
+  parseLiteral: () => {
+    throw badInput('File cannot be written in the query; send it as a file part of a multipart request');
+  },
+});
+
+/** The bytes of an uploaded File, chunk by chunk; stopping early cancels the rest. */
+async function* chunksOf(file: File): AsyncGenerator<Uint8Array> {
+  const reader = file.stream().getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+builder.mutationField('uploadAsset', (t) =>
+  t.field({
+    type: AssetRef,
+    description:
+      'Uploads an image (JPG, PNG, GIF, WEBP) or audio file (WAV, MP3, OGG, M4A) as a multipart request. ' +
+      'The type is read from the content, not the name; the original name is kept as `filename`.',
+    args: { file: t.arg({ type: 'File', required: true }) },
+    resolve: (_root, args, ctx) =>
+      ctx.core.uploads.upload(ctx.em, requireActor(ctx), { filename: args.file.name, content: chunksOf(args.file) }),
   }),
 );

@@ -9,6 +9,8 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
+    /** yoga's multipart uploads: a WHATWG File, input only. */
+    File: { Input: File; Output: never };
   };
 }>({
   plugins: [RelayPlugin],

@@ -68,6 +68,7 @@ export const permissions = shield(
       cancelJob: canGenerate,
       retryJob: canGenerate,
       setTalkingHeadConfig: canGenerate,
+      uploadAsset: canGenerate,
       createCharacter: admin,
       updateCharacter: admin,
       deleteCharacter: admin,

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
 import { loadOrCreateSecret } from './config/secrets.ts';
@@ -10,6 +11,7 @@ import { AuthService } from './services/auth.service.ts';
 import { JobLifecycle } from './services/job-lifecycle.service.ts';
 import { JobService } from './services/job.service.ts';
 import { ProfileService } from './services/profile.service.ts';
+import { UploadService } from './services/upload.service.ts';
 import { LocalStorage, type Storage } from './storage/storage.service.ts';
 
 /** Everything a process needs from the core, built once at start and closed once at exit. */
@@ -23,6 +25,7 @@ export interface Core {
   auth: AuthService;
   jobs: JobService;
   profiles: ProfileService;
+  uploads: UploadService;
   assets: AssetService;
   lifecycle: JobLifecycle;
   close(): Promise<void>;
@@ -69,6 +72,11 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     auth,
     jobs: new JobService({ queue, pubsub, profiles }),
     profiles,
+    uploads: new UploadService({
+      storage,
+      tempDir: path.join(config.dataDir, 'tmp', 'uploads'),
+      limits: { maxBytes: config.UPLOAD_MAX_BYTES, maxPixels: config.UPLOAD_MAX_PIXELS },
+    }),
     assets: new AssetService(storage),
     lifecycle: new JobLifecycle({ pubsub, storage, publicUrl: config.publicUrl }),
     async close() {

@@ -161,8 +161,12 @@ export class UploadService {
     throw unsupportedType(sniffed.mime);
   }
 
-  /** Reads the dimensions from the header only (no pixel is decoded), so a pixel bomb is refused at once. */
+  /**
+   * Reads the dimensions from the header first (no pixel decoded), so a pixel bomb is refused at once; only an
+   * image within the pixel limit is then decoded, to refuse one that is corrupt or truncated.
+   */
   private async inspectImage(temp: string, format: Accepted) {
+    const undecodable = () => badInput(`Unsupported image: the ${format.label} file could not be decoded`);
     let width: number | undefined;
     let height: number | undefined;
     try {
@@ -173,7 +177,7 @@ export class UploadService {
     } catch {
       // Falls through to the refusal below.
     }
-    if (!width || !height) throw badInput(`Unsupported image: the ${format.label} file could not be read`);
+    if (!width || !height) throw undecodable();
     const pixels = width * height;
     const { maxPixels } = this.limits;
     if (pixels > maxPixels) {
@@ -185,6 +189,12 @@ export class UploadService {
         height,
         limitPixels: maxPixels,
       });
+    }
+    try {
+      // stats() streams the whole (first) image through the decoder without keeping it.
+      await sharp(temp, { limitInputPixels: maxPixels, failOn: 'truncated' }).stats();
+    } catch {
+      throw undecodable();
     }
     return { width, height };
   }
