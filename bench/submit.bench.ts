@@ -31,7 +31,7 @@ import WebSocket from 'ws';
 import { createLogger } from '../src/config/logger.ts';
 import { ormConfig } from '../src/db/orm.config.ts';
 import { connectOrm, migrate, type Orm } from '../src/db/orm.ts';
-import { GENERATION_QUEUE } from '../src/queue/queue.names.ts';
+import { generationQueueName } from '../src/queue/queue.names.ts';
 import { createRedis } from '../src/queue/redis.connection.ts';
 import { AuthService } from '../src/services/auth.service.ts';
 import { createUser } from '../src/services/user.service.ts';
@@ -362,7 +362,7 @@ async function main(): Promise<boolean> {
   // and carries nothing the API or the worker read.
   const benchRedis = createRedis(redis.url, 'worker', { connectionName: 'atelier-bench' });
   clientCleanups.push({ name: 'bench redis', run: () => benchRedis.disconnect() });
-  const generationQueue = new Queue(GENERATION_QUEUE, { connection: benchRedis, prefix: queuePrefix });
+  const generationQueue = new Queue(generationQueueName('builtin'), { connection: benchRedis, prefix: queuePrefix });
   clientCleanups.push({ name: 'generation queue handle', run: () => generationQueue.close() });
   // At teardown, hold the queue so the worker takes nothing new while it is being stopped.
   clientCleanups.push({ name: 'pause generation queue', run: () => generationQueue.pause() });

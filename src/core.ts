@@ -4,7 +4,7 @@ import type { Config } from './config/config.ts';
 import { loadOrCreateSecret } from './config/secrets.ts';
 import { connectOrm, type Orm } from './db/orm.ts';
 import { PubSub } from './pubsub/pubsub.ts';
-import { createGenerationQueue, type GenerationQueue } from './queue/queue.producer.ts';
+import { GenerationQueues } from './queue/queue.producer.ts';
 import { createRedis, waitForRedis } from './queue/redis.connection.ts';
 import { AssetService } from './services/asset.service.ts';
 import { AuthService } from './services/auth.service.ts';
@@ -19,7 +19,7 @@ export interface Core {
   config: Config;
   orm: Orm;
   redis: Redis;
-  queue: GenerationQueue;
+  queues: GenerationQueues;
   pubsub: PubSub;
   storage: Storage;
   auth: AuthService;
@@ -54,7 +54,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     await orm.close();
     throw error;
   }
-  const queue = createGenerationQueue(redis, config.QUEUE_PREFIX);
+  const queues = new GenerationQueues(redis, config.QUEUE_PREFIX);
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
   const storage = new LocalStorage(config.storageDir);
   const profiles = new ProfileService();
@@ -66,11 +66,11 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     config,
     orm,
     redis,
-    queue,
+    queues,
     pubsub,
     storage,
     auth,
-    jobs: new JobService({ queue, pubsub, profiles }),
+    jobs: new JobService({ queues, pubsub, profiles, defaultEngine: config.DEFAULT_ENGINE }),
     profiles,
     uploads: new UploadService({
       storage,
@@ -80,7 +80,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     assets: new AssetService(storage),
     lifecycle: new JobLifecycle({ pubsub, storage, publicUrl: config.publicUrl }),
     async close() {
-      await queue.close().catch(() => undefined);
+      await queues.close().catch(() => undefined);
       redis.disconnect();
       subscriber.disconnect();
       await orm.close();

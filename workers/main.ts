@@ -3,7 +3,7 @@ import { Worker } from 'bullmq';
 import { getConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/config/logger.ts';
 import { createCore, requireUrls } from '../src/core.ts';
-import { GENERATION_QUEUE } from '../src/queue/queue.names.ts';
+import { generationQueueName } from '../src/queue/queue.names.ts';
 import { createRedis } from '../src/queue/redis.connection.ts';
 import { handlersByJobName, loadEngines } from './engine.registry.ts';
 import { createProcessor } from './job.processor.ts';
@@ -12,19 +12,27 @@ const config = getConfig();
 const logger = createLogger('worker', config);
 const families = config.WORKER_ENGINES.split(',').map((s) => s.trim()).filter(Boolean);
 const core = await createCore(config, 'worker');
-const engines = loadEngines(families, { core, threads: config.WORKER_CONCURRENCY });
-const handlers = handlersByJobName(engines);
+const loaded = loadEngines(families, { core, threads: config.WORKER_CONCURRENCY });
+const engines = [...loaded.values()].flat();
+const connection = createRedis(requireUrls(config).redisUrl, 'worker');
 
-const worker = new Worker(GENERATION_QUEUE, createProcessor(core, handlers, logger), {
-  connection: createRedis(requireUrls(config).redisUrl, 'worker'),
-  prefix: config.QUEUE_PREFIX,
-  concurrency: config.WORKER_CONCURRENCY,
-  name: `${hostname()}:${process.pid}`,
+// One BullMQ worker per engine family, each on that family's own queue.
+const workers = [...loaded].map(([family, familyEngines]) => {
+  const worker = new Worker(generationQueueName(family), createProcessor(core, handlersByJobName(familyEngines), logger), {
+    connection,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    name: `${hostname()}:${process.pid}`,
+  });
+  worker.on('error', (error) => logger.error({ err: error, family }, 'worker error'));
+  worker.on('failed', (job, error) => logger.debug({ queueJobId: job?.id, err: error }, 'queue job failed'));
+  return worker;
 });
-worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
-worker.on('failed', (job, error) => logger.debug({ queueJobId: job?.id, err: error }, 'queue job failed'));
-await worker.waitUntilReady();
-logger.info({ engines: engines.map((e) => e.name), jobs: [...handlers.keys()], concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
+await Promise.all(workers.map((w) => w.waitUntilReady()));
+logger.info(
+  { engines: [...loaded.keys()], jobs: engines.flatMap((e) => e.jobNames.map((n) => `${e.name}/${n}`)), concurrency: config.WORKER_CONCURRENCY },
+  'worker ready',
+);
 process.send?.({ type: 'ready', service: 'worker' });
 
 let stopping = false;
@@ -32,7 +40,7 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'worker stopping: finishing running jobs');
-  await worker.close().catch((error) => logger.error({ err: error }, 'closing worker failed'));
+  await Promise.all(workers.map((w) => w.close().catch((error) => logger.error({ err: error }, 'closing worker failed'))));
   await Promise.all(engines.map((e) => e.close?.()));
   await core.close();
   process.exit(0);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { ENGINE_FAMILIES } from '../queue/queue.names.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z
@@ -25,6 +26,7 @@ const envSchema = z.object({
   ADMIN_PASSWORD: z.string().min(8, 'ADMIN_PASSWORD must be at least 8 characters').optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   WORKER_ENGINES: z.string().default('builtin'),
+  DEFAULT_ENGINE: z.enum(ENGINE_FAMILIES).default('builtin'),
   UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(524_288_000),
   UPLOAD_MAX_PIXELS: z.coerce.number().int().positive().default(50_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

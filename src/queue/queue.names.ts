@@ -1,7 +1,16 @@
 import type { JobKind } from '../db/entities/job.entity.ts';
 
-/** Every generation job, whatever its kind, goes through this one queue; the job name selects the engine. */
-export const GENERATION_QUEUE = 'generation';
+/**
+ * Engine families. Each has its own queue, so a worker only takes jobs for engines it has loaded
+ * (a CPU-only worker never picks up an ONNX job meant for a GPU box).
+ */
+export const ENGINE_FAMILIES = ['builtin', 'onnx', 'comfyui', 'provider'] as const;
+export type EngineFamily = (typeof ENGINE_FAMILIES)[number];
+
+export const isEngineFamily = (value: string): value is EngineFamily => (ENGINE_FAMILIES as readonly string[]).includes(value);
+
+/** The one place queue names are made. */
+export const generationQueueName = (family: EngineFamily) => `generation-${family}`;
 
 export const GENERATION_JOB_NAMES = {
   IMAGE: 'generate-image',

@@ -1,33 +1,65 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Job } from '../db/entities/job.entity.ts';
-import { GENERATION_JOB_NAMES, GENERATION_QUEUE, type GenerationPayload } from './queue.names.ts';
+import { ENGINE_FAMILIES, type EngineFamily, GENERATION_JOB_NAMES, type GenerationPayload, generationQueueName, isEngineFamily } from './queue.names.ts';
 
 export type GenerationQueue = Queue<GenerationPayload>;
 
-export function createGenerationQueue(connection: Redis, prefix: string): GenerationQueue {
-  return new Queue<GenerationPayload>(GENERATION_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      // The Job row is the record; BullMQ keeps only a short tail for debugging.
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 5000 },
-    },
-  });
+/** One BullMQ queue per engine family over a shared connection. */
+export class GenerationQueues {
+  private readonly queues = new Map<EngineFamily, GenerationQueue>();
+  private readonly connection: Redis;
+  private readonly prefix: string;
+
+  constructor(connection: Redis, prefix: string) {
+    this.connection = connection;
+    this.prefix = prefix;
+    // Opened up front: a queue opened during a Redis outage would wait for Redis instead of failing fast.
+    for (const family of ENGINE_FAMILIES) this.get(family);
+  }
+
+  get(family: EngineFamily): GenerationQueue {
+    let queue = this.queues.get(family);
+    if (!queue) {
+      queue = new Queue<GenerationPayload>(generationQueueName(family), {
+        connection: this.connection,
+        prefix: this.prefix,
+        defaultJobOptions: {
+          // The Job row is the record; BullMQ keeps only a short tail for debugging.
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 5000 },
+        },
+      });
+      this.queues.set(family, queue);
+    }
+    return queue;
+  }
+
+  /** The queue a stored job belongs to. */
+  of(job: Pick<Job, 'engine'>): GenerationQueue {
+    const family = job.engine ?? 'builtin';
+    if (!isEngineFamily(family)) throw new Error(`Job has an unknown engine "${family}"`);
+    return this.get(family);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
 }
+
+type QueuedJob = Pick<Job, 'id' | 'kind' | 'priority' | 'attempt' | 'engine'>;
 
 /** The queue entry of one attempt of a job: enqueueing the same attempt twice is a no-op. */
 export const queueJobId = (job: Pick<Job, 'id' | 'attempt'>) => (job.attempt ? `${job.id}_${job.attempt}` : job.id);
 
 /** Queue priority follows BullMQ: 1 runs first, 10 last. */
-export async function enqueueGeneration(queue: GenerationQueue, job: Pick<Job, 'id' | 'kind' | 'priority' | 'attempt'>) {
-  await queue.add(GENERATION_JOB_NAMES[job.kind], { jobId: job.id }, { jobId: queueJobId(job), priority: job.priority });
+export async function enqueueGeneration(queues: GenerationQueues, job: QueuedJob) {
+  await queues.of(job).add(GENERATION_JOB_NAMES[job.kind], { jobId: job.id }, { jobId: queueJobId(job), priority: job.priority });
 }
 
 /** Removes a job's queue entry if it is still waiting; a running (locked) entry stays and is stopped by its worker. */
-export async function dequeueGeneration(queue: GenerationQueue, job: Pick<Job, 'id' | 'attempt'>): Promise<boolean> {
-  const entry = await queue.getJob(queueJobId(job));
+export async function dequeueGeneration(queues: GenerationQueues, job: QueuedJob): Promise<boolean> {
+  const entry = await queues.of(job).getJob(queueJobId(job));
   if (!entry) return false;
   try {
     await entry.remove();

@@ -20,7 +20,10 @@ const id = z.uuid('must be an id');
 const jsonObject = z.record(z.string(), z.unknown());
 
 /** Fields every kind of request shares: how it is queued and which profiles apply. */
+const engine = z.string().trim().min(1).max(64).nullish();
+
 const common = {
+  engine,
   priority: priority.default(5),
   timeout: timeoutSeconds.default(300),
   characterId: id.nullish(),
@@ -84,6 +87,7 @@ export const synthesizeSpeechInput = z.object({
   emotion: z.enum(SPEECH_EMOTIONS).default('neutral'),
   speed: z.number().min(0.5).max(2).default(1),
   format: z.enum(SPEECH_FORMATS).default('wav'),
+  engine,
   priority: common.priority,
   timeout: common.timeout,
 });
@@ -101,6 +105,7 @@ export const generateTalkingHeadInput = z.object({
   audioAssetId: id,
   useCache: z.boolean().nullish(),
   fps: z.number().int().min(1).max(60).default(25),
+  engine,
   priority: common.priority,
   timeout: common.timeout,
 });

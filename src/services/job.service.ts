@@ -7,7 +7,8 @@ import { FINAL_JOB_STATUSES, JOB_KINDS, JOB_STATUSES, Job, type JobKind, type Jo
 import { JobLog } from '../db/entities/job-log.entity.ts';
 import { User } from '../db/entities/user.entity.ts';
 import type { JobEvent, PubSub } from '../pubsub/pubsub.ts';
-import { dequeueGeneration, enqueueGeneration, type GenerationQueue } from '../queue/queue.producer.ts';
+import { ENGINE_FAMILIES, type EngineFamily, isEngineFamily } from '../queue/queue.names.ts';
+import { dequeueGeneration, enqueueGeneration, type GenerationQueues } from '../queue/queue.producer.ts';
 import { type Actor, canSeeOwnedBy, isAdmin } from './actor.ts';
 import { AppError, badInput, forbidden, notFound } from './errors.ts';
 import {
@@ -117,25 +118,36 @@ interface Submission {
   priority: number;
   timeout: number;
   prompt: string | null;
-  engine?: string | null;
+  engine: EngineFamily;
   batch?: Batch;
 }
 
 export class JobService {
-  private readonly queue: GenerationQueue;
+  private readonly queues: GenerationQueues;
   private readonly pubsub: PubSub;
   private readonly profiles: ProfileService;
+  private readonly defaultEngine: EngineFamily;
 
-  constructor(deps: { queue: GenerationQueue; pubsub: PubSub; profiles: ProfileService }) {
-    this.queue = deps.queue;
+  constructor(deps: { queues: GenerationQueues; pubsub: PubSub; profiles: ProfileService; defaultEngine?: EngineFamily }) {
+    this.queues = deps.queues;
     this.pubsub = deps.pubsub;
     this.profiles = deps.profiles;
+    this.defaultEngine = deps.defaultEngine ?? 'builtin';
+  }
+
+  /** The request's engine, else its project's default, else the configured default. */
+  private engineFor(requested: string | null | undefined, projectDefault: string | null | undefined): EngineFamily {
+    const engine = requested ?? projectDefault ?? this.defaultEngine;
+    if (!isEngineFamily(engine)) {
+      throw badInput(`Unknown engine "${engine}". Available: ${ENGINE_FAMILIES.join(', ')}`, { field: 'engine' });
+    }
+    return engine;
   }
 
   /* ---- submission ---- */
 
   private async resolveImage(em: EntityManager, raw: GenerateImageInput) {
-    const { priority, timeout, ...request } = parseInput(generateImageInput, raw);
+    const { priority, timeout, engine, ...request } = parseInput(generateImageInput, raw);
     const applied = await this.profiles.apply(em, request);
     const input: ImageJobInput = {
       prompt: applied.prompt,
@@ -152,7 +164,7 @@ export class JobService {
       characterId: request.characterId ?? null,
       projectId: request.projectId ?? null,
     };
-    return { kind: 'IMAGE' as const, input, priority, timeout, prompt: input.prompt, engine: applied.engine };
+    return { kind: 'IMAGE' as const, input, priority, timeout, prompt: input.prompt, engine: this.engineFor(engine, applied.engine) };
   }
 
   async createImageJob(em: EntityManager, actor: Actor, raw: GenerateImageInput): Promise<Job> {
@@ -160,7 +172,7 @@ export class JobService {
   }
 
   async createVideoJob(em: EntityManager, actor: Actor, raw: GenerateVideoInput): Promise<Job> {
-    const { priority, timeout, ...request } = parseInput(generateVideoInput, raw);
+    const { priority, timeout, engine, ...request } = parseInput(generateVideoInput, raw);
     const applied = await this.profiles.apply(em, request);
     if (request.imageAssetId) await this.requireAsset(em, actor, request.imageAssetId, 'IMAGE', 'imageAssetId');
     const fps = request.videoConfig?.fps ?? request.fps;
@@ -184,22 +196,22 @@ export class JobService {
       characterId: request.characterId ?? null,
       projectId: request.projectId ?? null,
     };
-    return this.submit(em, actor, { kind: 'VIDEO', input, priority, timeout, prompt: input.prompt, engine: applied.engine });
+    return this.submit(em, actor, { kind: 'VIDEO', input, priority, timeout, prompt: input.prompt, engine: this.engineFor(engine, applied.engine) });
   }
 
   async createSpeechJob(em: EntityManager, actor: Actor, raw: SynthesizeSpeechInput): Promise<Job> {
-    const { priority, timeout, ...input } = parseInput(synthesizeSpeechInput, raw);
+    const { priority, timeout, engine, ...input } = parseInput(synthesizeSpeechInput, raw);
     if (!findVoice(input.voiceId)) {
       throw badInput(`Unknown voiceId "${input.voiceId}". Available: ${BUILTIN_VOICES.map((v) => v.id).join(', ')}`, {
         field: 'voiceId',
       });
     }
     const stored: SpeechJobInput = input;
-    return this.submit(em, actor, { kind: 'SPEECH', input: stored, priority, timeout, prompt: input.text });
+    return this.submit(em, actor, { kind: 'SPEECH', input: stored, priority, timeout, prompt: input.text, engine: this.engineFor(engine, null) });
   }
 
   async createTalkingHeadJob(em: EntityManager, actor: Actor, raw: GenerateTalkingHeadInput): Promise<Job> {
-    const { priority, timeout, ...request } = parseInput(generateTalkingHeadInput, raw);
+    const { priority, timeout, engine, ...request } = parseInput(generateTalkingHeadInput, raw);
     await this.requireAsset(em, actor, request.imageAssetId, 'IMAGE', 'imageAssetId');
     await this.requireAsset(em, actor, request.audioAssetId, 'AUDIO', 'audioAssetId');
     const config = await getTalkingHeadConfig(em, actor.userId);
@@ -211,7 +223,7 @@ export class JobService {
       guidanceScale: config.guidanceScale,
       inferenceSteps: config.inferenceSteps,
     };
-    return this.submit(em, actor, { kind: 'TALKING_HEAD', input, priority, timeout, prompt: null });
+    return this.submit(em, actor, { kind: 'TALKING_HEAD', input, priority, timeout, prompt: null, engine: this.engineFor(engine, null) });
   }
 
   /** Validates every request first, so a batch is accepted whole or refused whole. */
@@ -245,7 +257,7 @@ export class JobService {
       priority: submission.priority,
       timeoutSeconds: submission.timeout,
       prompt: submission.prompt,
-      engine: submission.engine ?? null,
+      engine: submission.engine,
       batch: submission.batch ?? null,
       owner: em.getReference(User, actor.userId),
     });
@@ -261,7 +273,7 @@ export class JobService {
   /** Queues a stored job; if the queue cannot take it, the row says so rather than vanishing. */
   private async enqueue(em: EntityManager, job: Job): Promise<void> {
     try {
-      await enqueueGeneration(this.queue, job);
+      await enqueueGeneration(this.queues, job);
     } catch (error) {
       Object.assign(job, {
         status: 'FAILED',
@@ -298,7 +310,7 @@ export class JobService {
     );
     if (!cancelled) throw new AppError('CONFLICT', `Job ${id} is already ${job.status} and cannot be cancelled`, { status: job.status });
     // A waiting entry is removed; a running one is locked by its worker, which stops at its next step.
-    await dequeueGeneration(this.queue, job).catch(() => false);
+    await dequeueGeneration(this.queues, job).catch(() => false);
     await this.pubsub.publish('cancel', id, { jobId: id }).catch(() => undefined);
     await em.refresh(job);
     await this.publish(em, job);

@@ -86,7 +86,7 @@ describe('job control', () => {
 
     const cancelledQueued = await gql<{ cancelJob: { status: string } }, unknown>(system.url, CANCEL, { id: queued.id }, user.token);
     expect(cancelledQueued.data!.cancelJob.status).toBe('CANCELLED');
-    expect(await core.queue.getJob(queued.id)).toBeUndefined();
+    expect(await core.queues.get('builtin').getJob(queued.id)).toBeUndefined();
 
     const running = await waitForJob(system.url, user.token, blocker.id, (j) => j.progress > 0);
     expect(running.status).toBe('PROCESSING');
@@ -109,7 +109,7 @@ describe('job control', () => {
 
     const retried = await gql<{ retryJob: { status: string; attempt: number } }, unknown>(system.url, RETRY, { id: queued.id }, user.token);
     expect(retried.data!.retryJob).toMatchObject({ status: 'QUEUED', attempt: 1 });
-    expect(await core.queue.getJob(queueJobId({ id: queued.id, attempt: 1 }))).toBeDefined();
+    expect(await core.queues.get('builtin').getJob(queueJobId({ id: queued.id, attempt: 1 }))).toBeDefined();
     const rerun = await waitForJob(system.url, user.token, queued.id);
     expect(rerun.status).toBe('COMPLETED');
   });
@@ -134,7 +134,7 @@ describe('job control', () => {
       owner: em.getReference(User, user.id),
     });
     await em.flush();
-    await enqueueGeneration(core.queue, job);
+    await enqueueGeneration(core.queues, job);
     const failed = await waitForJob(system.url, user.token, job.id, undefined, 20_000);
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toEqual({ code: 'TIMEOUT', message: 'Job exceeded its 1 s timeout' });

@@ -7,6 +7,8 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type GenerateImageInput = {
   /** A character profile whose prompt fragments and seed apply. */
   characterId?: string | number | null | undefined;
+  /** builtin, onnx, comfyui or provider; default from the project preset or DEFAULT_ENGINE. */
+  engine?: string | null | undefined;
   /** Passed to the engine or provider as is. */
   extraParams?: unknown;
   /** 0–30. Default 7.5. */

@@ -24,7 +24,7 @@ async function rejection(promise: Promise<unknown>): Promise<AppError> {
 }
 
 const queuedCount = async (core: Core) => {
-  const counts = await core.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+  const counts = await core.queues.get('builtin').getJobCounts('waiting', 'prioritized', 'delayed', 'active');
   return Object.values(counts).reduce((a, b) => a + b, 0);
 };
 
@@ -85,7 +85,7 @@ describe('JobService (real Postgres and BullMQ)', () => {
       expect(seed as number).toBeGreaterThanOrEqual(0);
       expect(seed as number).toBeLessThanOrEqual(MAX_SEED);
 
-      const queued = await core.queue.getJob(job.id);
+      const queued = await core.queues.get('builtin').getJob(job.id);
       expect(queued).toBeDefined();
       expect(queued!.id).toBe(job.id);
       expect(queued!.name).toBe(GENERATION_JOB_NAMES.IMAGE);
@@ -121,7 +121,7 @@ describe('JobService (real Postgres and BullMQ)', () => {
     it.each([1, 10])('passes priority %i to BullMQ', async (priority) => {
       const job = await core.jobs.createImageJob(em(), user.actor, { prompt: 'urgent', priority });
       expect((await readJob(job.id)).priority).toBe(priority);
-      const queued = await core.queue.getJob(job.id);
+      const queued = await core.queues.get('builtin').getJob(job.id);
       expect(queued!.opts.priority).toBe(priority);
     });
 
@@ -342,8 +342,8 @@ describe('JobService (real Postgres and BullMQ)', () => {
         if (flaky.redis.status !== 'ready') await once(flaky.redis, 'ready');
         const job = await flaky.jobs.createImageJob(flaky.orm.em.fork(), owner.actor, { prompt: 'after outage' });
         expect((await readJob(job.id)).status).toBe('QUEUED');
-        expect((await flaky.queue.getJob(job.id))?.data).toEqual({ jobId: job.id });
-        expect(await flaky.queue.getJob(failed.id)).toBeUndefined();
+        expect((await flaky.queues.get('builtin').getJob(job.id))?.data).toEqual({ jobId: job.id });
+        expect(await flaky.queues.get('builtin').getJob(failed.id)).toBeUndefined();
       } finally {
         await flaky.close();
       }
