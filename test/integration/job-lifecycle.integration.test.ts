@@ -56,7 +56,7 @@ describe('JobLifecycle (real Postgres, Redis and storage)', () => {
       const row = await readJob(id);
       expect(row.status).toBe('CANCELLED');
       expect(row.startedAt ?? null).toBeNull();
-      expect(row.engine ?? null).toBeNull();
+      expect(row.statusMessage).toBe('Cancelled by user');
     });
 
     it('does not start a COMPLETED job again', async () => {
