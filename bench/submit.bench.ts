@@ -334,6 +334,10 @@ async function main(): Promise<boolean> {
     JWT_SECRET: jwtSecret,
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
+    // Throughput is measured from one client: per-client rate limits would cap it, not the system.
+    RATE_LIMIT_GLOBAL: '1000000',
+    RATE_LIMIT_GENERATE_IMAGE: '1000000',
+    RATE_LIMIT_GENERATE_VIDEO: '1000000',
   };
   await phase('setup: API + worker ready (IPC)', async () => {
     const started = await Promise.allSettled([

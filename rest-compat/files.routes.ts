@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../src/core.ts';
 import { unauthenticated } from '../src/services/errors.ts';
+import { anonymousActor } from './compat.common.ts';
 import { sendAtelierError } from './http.errors.ts';
 
 /** Serves stored assets to their owner or an admin. */
@@ -8,7 +9,9 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
   app.get<{ Params: { id: string } }>('/files/:id', async (request, reply) => {
     const em = core.orm.em.fork();
     try {
-      const actor = await core.auth.authenticate(em, request.headers.authorization);
+      // Where a REST family admits anonymous callers, their files are theirs to fetch without a credential too.
+      const anonymousAllowed = core.config.REST_ANONYMOUS_FAMILIES.length > 0;
+      const actor = (await core.auth.authenticate(em, request.headers.authorization)) ?? (anonymousAllowed ? await anonymousActor(em) : null);
       if (!actor) throw unauthenticated();
       const { asset, stream } = await core.assets.openAsset(em, actor, request.params.id);
       return reply

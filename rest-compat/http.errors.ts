@@ -9,6 +9,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFLICT: 409,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_SERVER_ERROR: 500,
+  QUOTA_EXCEEDED: 429,
+  RATE_LIMITED: 429,
+  RESOURCE_ERROR: 507,
 };
 
 /** Atelier's own HTTP routes answer `{error: {code, message}}`; each compat family has its own mapper. */

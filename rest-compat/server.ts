@@ -1,3 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError } from 'graphql';
@@ -12,6 +17,14 @@ import type { Core } from '../src/core.ts';
 import { fileTooLarge } from '../src/services/upload.service.ts';
 import { registerFileRoutes } from './files.routes.ts';
 import { registerHealthRoutes } from './health.routes.ts';
+import { installCompatErrorHandler } from './compat.common.ts';
+import { imageServiceError, registerImageServiceRoutes } from './image-service.routes.ts';
+import { mediaApiError, registerComfyRoutes, registerMediaApiRoutes } from './media-api.routes.ts';
+import { ApiMetrics, registerMetricsRoute, useOperationMetrics } from './metrics.ts';
+import { RateLimits, registerRateLimitHook, useRateLimit } from './rate-limit.ts';
+import { registerTalkingHeadRoutes, v1Error } from './talking-head.routes.ts';
+import { registerVideoGeneratorRoutes, videoGeneratorError } from './video-generator.routes.ts';
+import { registerVideoPlatformRoutes, videoPlatformError } from './video-platform.routes.ts';
 
 interface ServerContext {
   req?: FastifyRequest;
@@ -83,6 +96,8 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
   });
+  const limits = new RateLimits(core, (error) => logger.warn({ err: error }, 'rate limiter store unavailable; request let through'));
+  const metrics = new ApiMetrics(core);
 
   const yoga = createYoga<ServerContext>({
     schema,
@@ -101,26 +116,48 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     landingPage: false,
     // Uploads (multipart) are bounded by UPLOAD_MAX_BYTES; JSON bodies are bounded by Fastify first.
     maxRequestBodySize: Math.max(BODY_LIMIT_BYTES, core.config.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD_BYTES),
-    plugins: [useUploadSizeLimit(core.config.UPLOAD_MAX_BYTES)],
+    plugins: [useUploadSizeLimit(core.config.UPLOAD_MAX_BYTES), useOperationMetrics(metrics), useRateLimit(limits)],
   });
 
-  // Multipart bodies (GraphQL uploads) are read by yoga itself, not by Fastify.
-  app.addContentTypeParser('multipart/form-data', {}, (_request, _payload, done) => done(null));
+  // REST multipart routes (uploads of the compat documents) read their parts through @fastify/multipart.
+  // One byte over the limit reaches the upload service, which refuses the file with its own message.
+  await app.register(multipart, { limits: { fileSize: core.config.UPLOAD_MAX_BYTES + 1, files: 4, fields: 20 } });
 
-  app.route({
-    url: yoga.graphqlEndpoint,
-    method: ['GET', 'POST', 'OPTIONS'],
-    handler: async (req, reply) => {
-      const response = await yoga.handleNodeRequestAndResponse(req, reply, { req, reply });
-      response.headers.forEach((value, key) => void reply.header(key, value));
-      reply.status(response.status);
-      reply.send(response.body);
-      return reply;
-    },
+  await app.register(async (graphqlScope) => {
+    // Multipart bodies of GraphQL uploads are read by yoga itself, not by Fastify: only in this scope.
+    graphqlScope.removeContentTypeParser('multipart/form-data');
+    graphqlScope.addContentTypeParser('multipart/form-data', {}, (_request, _payload, done) => done(null));
+    graphqlScope.route({
+      url: yoga.graphqlEndpoint,
+      method: ['GET', 'POST', 'OPTIONS'],
+      handler: async (req, reply) => {
+        const response = await yoga.handleNodeRequestAndResponse(req, reply, { req, reply });
+        response.headers.forEach((value, key) => void reply.header(key, value));
+        reply.status(response.status);
+        reply.send(response.body);
+        return reply;
+      },
+    });
   });
 
+  await registerApiDocs(app);
+  installCompatErrorHandler(app, {
+    'media-api': mediaApiError,
+    'image-service': imageServiceError,
+    'talking-head': v1Error,
+    'video-platform': videoPlatformError,
+    'video-generator': videoGeneratorError,
+  });
+  registerRateLimitHook(app, limits);
+  registerMetricsRoute(app, metrics);
   registerHealthRoutes(app, core);
   registerFileRoutes(app, core);
+  registerMediaApiRoutes(app, core);
+  registerComfyRoutes(app, core);
+  registerTalkingHeadRoutes(app, core);
+  registerVideoPlatformRoutes(app, core);
+  registerVideoGeneratorRoutes(app, core);
+  registerImageServiceRoutes(app, core);
 
   const wss = new WebSocketServer({ server: app.server, path: yoga.graphqlEndpoint });
   useServer(
@@ -166,4 +203,32 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
       await app.close();
     },
   };
+}
+
+const require = createRequire(import.meta.url);
+
+/** OpenAPI 3 of every compat route at /openapi.json, Swagger UI at /docs and ReDoc at /redoc, all served locally. */
+async function registerApiDocs(app: FastifyInstance) {
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Atelier REST compatibility', version: '1', description: 'The five documented REST APIs, served by Atelier. GraphQL is at /graphql.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A JWT from /v2/auth/login or an API key' } } },
+    },
+    // Only the documented compat routes (they carry tags), not /graphql, probes or files.
+    hideUntagged: true,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', async () => app.swagger());
+  const redocScript = require.resolve('redoc/bundles/redoc.standalone.js');
+  app.get('/redoc/redoc.standalone.js', async (_request, reply) =>
+    reply.type('application/javascript').header('cache-control', 'public, max-age=86400').send(await readFile(redocScript)),
+  );
+  app.get('/redoc', async (_request, reply) =>
+    reply
+      .type('text/html')
+      .send(
+        '<!doctype html><html><head><meta charset="utf-8"><title>Atelier API — ReDoc</title></head>' +
+          '<body><redoc spec-url="/openapi.json"></redoc><script src="/redoc/redoc.standalone.js"></script></body></html>',
+      ),
+  );
 }

@@ -7,11 +7,15 @@ import './asset.ts';
 import './auth.ts';
 import './batch.ts';
 import './character.ts';
+import './comfy-workflow.ts';
 import './health.ts';
 import './job.ts';
 import './project-preset.ts';
+import './quota.ts';
+import './provider.ts';
 import './talking-head-config.ts';
 import './user.ts';
 import './voice.ts';
+import './worker.ts';
 
 export const schema = applyMiddleware(lexicographicSortSchema(builder.toSchema()), permissions);

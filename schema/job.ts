@@ -128,6 +128,10 @@ export const GenerateImageInput = builder.inputType('GenerateImageInput', {
     providerId: t.string({ required: false, description: 'A configured provider to generate with.' }),
     engine: t.string({ required: false, description: 'builtin, onnx, comfyui or provider; default from the project preset or DEFAULT_ENGINE.' }),
     extraParams: t.field({ type: 'JSON', required: false, description: 'Passed to the engine or provider as is.' }),
+    model: t.string({ required: false, description: 'A local model pack (see `models`); implies engine onnx. Default: ONNX_DEFAULT_MODEL or the first pack.' }),
+    initImageAssetId: t.id({ required: false, description: 'img2img (onnx engine): an uploaded or generated image to start from.' }),
+    strength: t.float({ required: false, description: 'img2img: how much of the start image to repaint, (0, 1]. Default 0.75.' }),
+    gpuPreference: t.string({ required: false, description: 'onnx engine: the GPU to prefer when it has room, e.g. "1" or "cuda:1".' }),
     priority: t.int({ required: false, description: '1 runs first, 10 last. Default 5.' }),
     timeout: t.int({ required: false, description: 'Seconds the job may run, 30–300. Default 300.' }),
   }),
@@ -237,6 +241,20 @@ builder.mutationField('generateImage', (t) =>
         characterId: idOrNull(input.characterId),
         projectId: idOrNull(input.projectId),
       }),
+  }),
+);
+
+builder.mutationField('upscaleImage', (t) =>
+  t.field({
+    type: JobRef,
+    description: 'Queues a ×2 or ×4 upscale of an image asset on a worker with an ESRGAN-family pack (engine onnx).',
+    args: {
+      assetId: t.arg.id({ required: true }),
+      scale: t.arg.int({ required: true, description: '2 or 4.' }),
+      model: t.arg.string({ required: false, description: 'An UPSCALE pack from `models`; default: one of that scale.' }),
+      priority: t.arg.int({ required: false }),
+    },
+    resolve: (_root, args, ctx) => ctx.core.jobs.createUpscaleJob(ctx.em, requireActor(ctx), { ...args, assetId: String(args.assetId) }),
   }),
 );
 

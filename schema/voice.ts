@@ -12,5 +12,25 @@ const VoiceRef = builder.objectRef<Voice>('Voice').implement({
 });
 
 builder.queryField('voices', (t) =>
-  t.field({ type: [VoiceRef], description: 'Voices speech synthesis can use.', resolve: () => [...BUILTIN_VOICES] }),
+  t.field({
+    type: [VoiceRef],
+    description: 'Voices speech synthesis can use: the builtin eSpeak NG ones, then the Piper voices of live onnx workers.',
+    resolve: async (_root, _args, ctx) => {
+      const piper = (await ctx.core.workers.models()).filter((m) => m.kind === 'VOICE');
+      return [
+        ...BUILTIN_VOICES,
+        ...piper.map(
+          (m): Voice => ({
+            id: m.name,
+            name: `${String(m.details.voice ?? m.name)} (Piper)`,
+            language: String(m.details.language ?? 'unknown').replace('_', '-'),
+            gender: 'unknown',
+            engine: 'onnx',
+            espeakVoice: '',
+            espeakVariant: '',
+          }),
+        ),
+      ];
+    },
+  }),
 );

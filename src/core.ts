@@ -8,9 +8,13 @@ import { GenerationQueues } from './queue/queue.producer.ts';
 import { createRedis, waitForRedis } from './queue/redis.connection.ts';
 import { AssetService } from './services/asset.service.ts';
 import { AuthService } from './services/auth.service.ts';
+import { ComfyService } from './services/comfy.service.ts';
 import { JobLifecycle } from './services/job-lifecycle.service.ts';
 import { JobService } from './services/job.service.ts';
+import { WorkerRegistry } from './services/worker-registry.service.ts';
 import { ProfileService } from './services/profile.service.ts';
+import { ProviderService, providerKeySecret } from './services/provider.service.ts';
+import { QuotaService } from './services/quota.service.ts';
 import { UploadService } from './services/upload.service.ts';
 import { LocalStorage, type Storage } from './storage/storage.service.ts';
 
@@ -25,9 +29,15 @@ export interface Core {
   auth: AuthService;
   jobs: JobService;
   profiles: ProfileService;
+  quotas: QuotaService;
+  /** Live workers, their GPUs and model packs, from their heartbeats. */
+  workers: WorkerRegistry;
   uploads: UploadService;
   assets: AssetService;
   lifecycle: JobLifecycle;
+  comfy: ComfyService;
+  /** Paid image providers: admin, routing, credits, cache, alerts. */
+  providers: ProviderService;
   close(): Promise<void>;
 }
 
@@ -58,9 +68,32 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
   const storage = new LocalStorage(config.storageDir);
   const profiles = new ProfileService();
+  const quotas = new QuotaService({
+    imagesPerDay: config.QUOTA_IMAGES_PER_DAY ?? null,
+    videosPerDay: config.QUOTA_VIDEOS_PER_DAY ?? null,
+    maxResolution: config.QUOTA_MAX_RESOLUTION,
+    maxDurationSeconds: config.QUOTA_MAX_DURATION_SECONDS,
+    maxFrames: config.QUOTA_MAX_FRAMES,
+  });
   const auth = new AuthService({
     jwtSecret: config.JWT_SECRET ?? loadOrCreateSecret(config.dataDir, 'jwt.secret'),
     jwtExpiresInSeconds: config.JWT_EXPIRES_IN_SECONDS,
+  });
+  const workers = new WorkerRegistry(redis, config.QUEUE_PREFIX);
+  const providers = new ProviderService({
+    config,
+    redis,
+    pubsub,
+    keySecret: () => providerKeySecret(config),
+  });
+  const jobs = new JobService({ queues, pubsub, profiles, defaultEngine: config.DEFAULT_ENGINE, quotas, workers, providers });
+  const comfy = new ComfyService({
+    jobs,
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    serverUrls: config.COMFYUI_SERVER_URLS,
+    allowedServers: config.COMFYUI_ALLOWED_SERVERS,
+    maxAttempts: config.COMFYUI_MAX_ATTEMPTS,
   });
   return {
     config,
@@ -70,8 +103,10 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     pubsub,
     storage,
     auth,
-    jobs: new JobService({ queues, pubsub, profiles, defaultEngine: config.DEFAULT_ENGINE }),
+    jobs,
     profiles,
+    quotas,
+    workers,
     uploads: new UploadService({
       storage,
       tempDir: path.join(config.dataDir, 'tmp', 'uploads'),
@@ -79,6 +114,8 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     }),
     assets: new AssetService(storage),
     lifecycle: new JobLifecycle({ pubsub, storage, publicUrl: config.publicUrl }),
+    comfy,
+    providers,
     async close() {
       await queues.close().catch(() => undefined);
       redis.disconnect();

@@ -3,6 +3,9 @@ import { createBuiltinImageEngine } from './engines/builtin/image.engine.ts';
 import { createBuiltinSpeechEngine } from './engines/builtin/speech.engine.ts';
 import { createBuiltinTalkingHeadEngine } from './engines/builtin/talking-head.engine.ts';
 import { createBuiltinVideoEngine } from './engines/builtin/video.engine.ts';
+import { createComfyEngine } from './engines/comfyui/comfyui.engine.ts';
+import { createOnnxEngines } from './engines/onnx/onnx.engine.ts';
+import { createProviderEngine } from './engines/providers/provider.engine.ts';
 import type { Engine, EngineDeps } from './engine.types.ts';
 
 /**
@@ -11,6 +14,9 @@ import type { Engine, EngineDeps } from './engine.types.ts';
  */
 const FACTORIES: Partial<Record<EngineFamily, (deps: EngineDeps) => Engine[]>> = {
   builtin: (deps) => [createBuiltinImageEngine(deps), createBuiltinVideoEngine(deps), createBuiltinTalkingHeadEngine(deps), createBuiltinSpeechEngine(deps)],
+  comfyui: (deps) => [createComfyEngine(deps)],
+  onnx: (deps) => createOnnxEngines(deps),
+  provider: (deps) => [createProviderEngine(deps)],
 };
 
 export const knownEngineFamilies = () => ENGINE_FAMILIES.filter((f) => FACTORIES[f]);

@@ -6,6 +6,7 @@ import type { Job } from '../src/db/entities/job.entity.ts';
 import type { JobLogLevel } from '../src/db/entities/job-log.entity.ts';
 import type { GenerationJobName } from '../src/queue/queue.names.ts';
 import type { NewAsset } from '../src/services/job-lifecycle.service.ts';
+import type { WorkerState } from '../src/services/worker-registry.service.ts';
 
 export interface EngineRun {
   job: Job;
@@ -34,9 +35,18 @@ export interface Engine {
   readonly jobNames: readonly GenerationJobName[];
   run(run: EngineRun): Promise<EngineOutput>;
   close?(): Promise<void>;
+  /** What the engine adds to the worker's heartbeat (models, execution provider, allocations). */
+  status?(): EngineStatus;
+  /** Resolves when the engine has finished starting (e.g. found its models); the worker waits for it. */
+  ready?(): Promise<void>;
 }
+
+export type EngineStatus = Partial<
+  Pick<WorkerState, 'executionProvider' | 'executionProviderNote' | 'models' | 'allocations' | 'modelLoads'>
+>;
 
 export interface EngineDeps {
   core: Core;
   threads: number;
+  log?: Logger;
 }

@@ -7,28 +7,44 @@ import { generationQueueName } from '../src/queue/queue.names.ts';
 import { createRedis } from '../src/queue/redis.connection.ts';
 import { handlersByJobName, loadEngines } from './engine.registry.ts';
 import { createProcessor } from './job.processor.ts';
+import { startHeartbeat } from './heartbeat.ts';
 
 const config = getConfig();
 const logger = createLogger('worker', config);
 const families = config.WORKER_ENGINES.split(',').map((s) => s.trim()).filter(Boolean);
 const core = await createCore(config, 'worker');
-const loaded = loadEngines(families, { core, threads: config.WORKER_CONCURRENCY });
+const loaded = loadEngines(families, { core, threads: config.WORKER_CONCURRENCY, log: logger });
 const engines = [...loaded.values()].flat();
 const connection = createRedis(requireUrls(config).redisUrl, 'worker');
 
+const runningJobs = new Set<string>();
 // One BullMQ worker per engine family, each on that family's own queue.
 const workers = [...loaded].map(([family, familyEngines]) => {
   const worker = new Worker(generationQueueName(family), createProcessor(core, handlersByJobName(familyEngines), logger), {
     connection,
     prefix: config.QUEUE_PREFIX,
-    concurrency: config.WORKER_CONCURRENCY,
+    // Provider jobs wait on remote APIs, not on this machine: BATCH_MAX_CONCURRENT of them run at once.
+    concurrency: family === 'provider' ? config.BATCH_MAX_CONCURRENT : config.WORKER_CONCURRENCY,
     name: `${hostname()}:${process.pid}`,
   });
   worker.on('error', (error) => logger.error({ err: error, family }, 'worker error'));
   worker.on('failed', (job, error) => logger.debug({ queueJobId: job?.id, err: error }, 'queue job failed'));
+  worker.on('active', (job) => runningJobs.add(job.data.jobId));
+  worker.on('completed', (job) => runningJobs.delete(job.data.jobId));
+  worker.on('failed', (job) => job && runningJobs.delete(job.data.jobId));
   return worker;
 });
 await Promise.all(workers.map((w) => w.waitUntilReady()));
+await Promise.all(engines.map((e) => e.ready?.().catch(() => undefined)));
+const heartbeat = startHeartbeat({
+  registry: core.workers,
+  engines: [...loaded.keys()],
+  runningJobs: () => [...runningJobs],
+  engineStatus: () => engines.flatMap((e) => (e.status ? [e.status()] : [])),
+  intervalMs: config.TELEMETRY_INTERVAL_MS,
+  log: logger,
+});
+await heartbeat.beat();
 logger.info(
   { engines: [...loaded.keys()], jobs: engines.flatMap((e) => e.jobNames.map((n) => `${e.name}/${n}`)), concurrency: config.WORKER_CONCURRENCY },
   'worker ready',
@@ -41,6 +57,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, 'worker stopping: finishing running jobs');
   await Promise.all(workers.map((w) => w.close().catch((error) => logger.error({ err: error }, 'closing worker failed'))));
+  await heartbeat.stop();
   await Promise.all(engines.map((e) => e.close?.()));
   await core.close();
   process.exit(0);

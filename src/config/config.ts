@@ -25,13 +25,66 @@ const envSchema = z.object({
   ADMIN_USERNAME: z.string().min(1).default('admin'),
   ADMIN_PASSWORD: z.string().min(8, 'ADMIN_PASSWORD must be at least 8 characters').optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
-  WORKER_ENGINES: z.string().default('builtin'),
+  WORKER_ENGINES: z.string().default('builtin,provider,comfyui'),
   DEFAULT_ENGINE: z.enum(ENGINE_FAMILIES).default('builtin'),
   UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(524_288_000),
   UPLOAD_MAX_PIXELS: z.coerce.number().int().positive().default(50_000_000),
+  /** Paid image providers (see README "Paid providers"). */
+  PROVIDER_KEY_SECRET: z.string().min(32, 'PROVIDER_KEY_SECRET must be at least 32 characters').optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  PIAPI_API_KEY: z.string().optional(),
+  STABLE_DIFFUSION_API_KEY: z.string().optional(),
+  PROVIDER_ROUTING_RULES: z.string().optional(),
+  PROVIDER_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  PROVIDER_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(2000),
+  PROVIDER_BREAKER_THRESHOLD: z.coerce.number().int().min(1).default(3),
+  PROVIDER_BREAKER_COOLDOWN_SECONDS: z.coerce.number().positive().default(60),
+  PROVIDER_CREDITS_TTL_SECONDS: z.coerce.number().min(0).default(60),
+  BATCH_CACHE_TTL_HOURS: z.coerce.number().positive().default(24),
+  BATCH_CACHE_MAX_MEMORY_ITEMS: z.coerce.number().int().min(1).default(1000),
+  BATCH_MAX_CONCURRENT: z.coerce.number().int().min(1).default(10),
+  BATCH_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  BATCH_RETRY_DELAY: z.coerce.number().min(0).default(2.0),
+  ALERT_HIGH_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.2),
+  ALERT_SLOW_RESPONSE_TIME: z.coerce.number().positive().default(30.0),
+  COMFYUI_SERVER_URLS: z.string().optional(),
+  COMFYUI_ALLOWED_SERVERS: z.string().optional(),
+  COMFYUI_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  /** Local ONNX models (see README "Local ONNX models and GPUs"). */
+  MODELS_DIR: z.string().optional(),
+  ONNX_EXECUTION_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
+  GPU_IDS: z.string().regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'must be GPU indexes like "0,1"').optional(),
+  GPU_VRAM_GB: z.coerce.number().positive().optional(),
+  MAX_CONCURRENT_PER_GPU: z.coerce.number().int().min(1).max(64).default(2),
+  ONNX_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(20),
+  ONNX_MAX_BATCH: z.coerce.number().int().min(1).max(64).default(8),
+  ONNX_CPU_MEMORY_GB: z.coerce.number().positive().default(8),
+  MODEL_CACHE_MAX_GB: z.coerce.number().positive().default(16),
+  ONNX_DEFAULT_MODEL: z.string().optional(),
+  TELEMETRY_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   GRAPHIQL: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  REST_ANONYMOUS_FAMILIES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((f) => f.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['talking-head', 'video-generator']))),
+  REST_SYNC_TIMEOUT_SECONDS: z.coerce.number().min(0).max(600).default(60),
+  RATE_LIMIT_GLOBAL: z.coerce.number().int().positive().default(500),
+  RATE_LIMIT_COMFY_EXECUTE: z.coerce.number().int().positive().default(50),
+  RATE_LIMIT_GENERATE_IMAGE: z.coerce.number().int().positive().default(100),
+  RATE_LIMIT_GENERATE_VIDEO: z.coerce.number().int().positive().default(20),
+  // Unset: no daily limit until an admin sets one for a user.
+  QUOTA_IMAGES_PER_DAY: z.coerce.number().int().min(0).optional(),
+  QUOTA_VIDEOS_PER_DAY: z.coerce.number().int().min(0).optional(),
+  QUOTA_MAX_RESOLUTION: z.string().regex(/^\d{2,5}x\d{2,5}$/, 'must look like "1920x1080"').default('2048x2048'),
+  QUOTA_MAX_DURATION_SECONDS: z.coerce.number().positive().default(60),
+  QUOTA_MAX_FRAMES: z.coerce.number().int().positive().default(1440),
+  READY_REQUIRES_WORKER: z
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),

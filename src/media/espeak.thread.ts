@@ -42,6 +42,8 @@ interface ESpeakWorker {
   list_voices(): VoiceInfo[];
   /** Calls back with 16-bit mono samples; returning true stops synthesis. */
   synthesize(text: string, callback: (samples: Int16Array | null, events: { type: string }[]) => boolean): void;
+  /** IPA of the text, one line per clause; code 0 on success. */
+  synthesize_ipa(text: string): { code: number; ipa: string };
 }
 
 interface ESpeakModule {
@@ -79,6 +81,18 @@ function resolveVoice(voices: VoiceInfo[], requested: string): string {
 }
 
 const clampInt = (value: number, min: number, max: number) => Math.round(Math.min(max, Math.max(min, value)));
+
+/** IPA phonemes, as Piper voices are trained on (espeak-ng --ipa), one string per clause. */
+export async function phonemise(task: { text: string; voice: string }): Promise<{ clauses: string[]; voice: string }> {
+  const { worker, voices } = await load();
+  const voice = resolveVoice(voices, task.voice);
+  const code = worker.set_voice(voice);
+  if (code !== 0) throw new Error(`eSpeak NG could not load voice "${voice}" (error ${code})`);
+  const result = worker.synthesize_ipa(task.text);
+  if (result.code !== 0) throw new Error(`eSpeak NG could not phonemise (error ${result.code})`);
+  const clauses = result.ipa.split('\n').map((line) => line.trim()).filter(Boolean);
+  return { clauses, voice };
+}
 
 export default async function speak(task: SpeakTask): Promise<SpeakResult> {
   const { worker, module, voices } = await load();

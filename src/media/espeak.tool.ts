@@ -40,6 +40,8 @@ export interface Espeak {
   synthesisePcm(text: string, options: SpeakOptions): Promise<Pcm & { voice: string }>;
   /** Synthesises text to a WAV file (16-bit PCM, mono). */
   synthesise(text: string, options: SpeakOptions): Promise<Buffer>;
+  /** IPA phonemes of the text in the voice's language, one string per clause (for Piper voices). */
+  phonemise(text: string, voice: string, signal?: AbortSignal): Promise<{ clauses: string[]; voice: string }>;
   close(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export function createEspeak(options: { threads?: number; idleTimeoutMs?: number
   return {
     synthesisePcm,
     synthesise: async (text, opts) => encodeWav(await synthesisePcm(text, opts)),
+    phonemise: (text, voice, signal) => pool.run({ text, voice } as unknown as SpeakTask, { name: 'phonemise', signal: signal ?? null }) as unknown as Promise<{ clauses: string[]; voice: string }>,
     close: () => pool.destroy(),
   };
 }

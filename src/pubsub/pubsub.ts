@@ -22,6 +22,17 @@ export interface JobEvent {
   at: string;
 }
 
+/** One alert about a paid provider, as stored in provider_alerts. */
+export interface ProviderAlertEvent {
+  id: string;
+  kind: string;
+  providerId: string | null;
+  providerName: string | null;
+  message: string;
+  data: Record<string, unknown> | null;
+  at: string;
+}
+
 /** Asks whichever worker runs the job to stop it. */
 export interface CancelRequest {
   jobId: string;
@@ -36,6 +47,8 @@ export interface PubSubEvents {
   jobs: JobEvent;
   batch: JobEvent;
   cancel: CancelRequest;
+  /** Paid-provider alerts (low credits, provider down, failure rate, slow answers). */
+  providerAlerts: ProviderAlertEvent;
 }
 
 type Listener = (payload: unknown) => void;

@@ -17,6 +17,7 @@ export const GENERATION_JOB_NAMES = {
   VIDEO: 'generate-video',
   SPEECH: 'synthesize-speech',
   TALKING_HEAD: 'generate-talking-head',
+  WORKFLOW: 'run-comfy-workflow',
 } as const satisfies Record<JobKind, string>;
 
 export type GenerationJobName = (typeof GENERATION_JOB_NAMES)[JobKind];

@@ -5,7 +5,10 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'SERVICE_UNAVAILABLE'
-  | 'INTERNAL_SERVER_ERROR';
+  | 'INTERNAL_SERVER_ERROR'
+  | 'QUOTA_EXCEEDED'
+  | 'RATE_LIMITED'
+  | 'RESOURCE_ERROR';
 
 /** A failure the caller can act on; each face maps `code` to its own error shape. */
 export class AppError extends Error {

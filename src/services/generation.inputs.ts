@@ -42,6 +42,15 @@ export const generateImageInput = z.object({
   style: z.string().trim().min(1).max(64).nullish(),
   providerId: z.string().trim().min(1).max(128).nullish(),
   extraParams: jsonObject.nullish(),
+  model: z.string().trim().min(1).max(128).nullish(),
+  initImageAssetId: id.nullish(),
+  strength: z.number().gt(0).max(1).default(0.75),
+  gpuPreference: z
+    .string()
+    .trim()
+    .regex(/^(cuda:)?\d+$|^cpu$/, 'must be a GPU index like "1", "cuda:1", or "cpu"')
+    .transform((v) => (/^\d+$/.test(v) ? `cuda:${v}` : v))
+    .nullish(),
   ...common,
 });
 // extraParams arrives as GraphQL JSON (unknown) and is checked by the schema above.
@@ -114,6 +123,20 @@ export type GenerateTalkingHeadInput = Nullable<z.input<typeof generateTalkingHe
   audioAssetId: string;
 };
 
+export const upscaleImageInput = z.object({
+  assetId: id,
+  scale: z.union([z.literal(2), z.literal(4)], { error: 'must be 2 or 4' }),
+  model: z.string().trim().min(1).max(128).nullish(),
+  priority: priority.default(5),
+  timeout: timeoutSeconds.default(300),
+});
+export type UpscaleImageInput = Nullable<Omit<z.input<typeof upscaleImageInput>, 'scale'>> & { assetId: string; scale: number };
+
+/** Stored on an IMAGE job run by the onnx engine's upscaler rather than a diffusion pipeline. */
+export interface UpscaleJobInput {
+  upscale: { assetId: string; scale: 2 | 4; model: string | null };
+}
+
 export const generateBatchInput = z.object({
   requests: z.array(z.unknown()).min(1, 'must hold at least one request').max(100, 'at most 100 requests a batch'),
   priority: priority.default(5),
@@ -136,6 +159,13 @@ export interface ImageJobInput {
   extraParams: Record<string, unknown> | null;
   characterId: string | null;
   projectId: string | null;
+  /** A local model pack (onnx engine); absent on jobs stored before models existed. */
+  model?: string | null;
+  /** img2img (onnx engine): the start image and how much of it to repaint. */
+  initImageAssetId?: string | null;
+  strength?: number;
+  /** The device of the worker's GPU pool to prefer when it has room ("cuda:1"). */
+  gpuPreference?: string | null;
 }
 
 export interface VideoScene {

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Core } from '../core.ts';
+import { ENGINE_FAMILIES } from '../queue/queue.names.ts';
 
 export interface DependencyHealth {
   ok: boolean;
@@ -45,4 +46,39 @@ export async function checkHealth(core: Pick<Core, 'orm' | 'redis'>): Promise<He
     postgres,
     redis,
   };
+}
+
+export interface WorkerPresence {
+  total: number;
+  /** Engine families that at least one live worker consumes. */
+  engines: string[];
+}
+
+/** Live workers, as BullMQ sees them (connections named by each generation queue's workers). */
+export async function countWorkers(core: Pick<Core, 'queues'>): Promise<WorkerPresence> {
+  const seen = new Set<string>();
+  const engines: string[] = [];
+  for (const family of ENGINE_FAMILIES) {
+    const workers = await core.queues.get(family).getWorkers();
+    if (workers.length) engines.push(family);
+    for (const worker of workers) seen.add(String(worker.id ?? worker.addr ?? JSON.stringify(worker)));
+  }
+  return { total: seen.size, engines };
+}
+
+/** Readiness: Postgres and Redis answer and, where required, at least one worker is consuming. */
+export async function checkReadiness(core: Pick<Core, 'orm' | 'redis' | 'queues' | 'config'>) {
+  const health = await checkHealth(core);
+  const workers = await countWorkers(core).catch(() => ({ total: 0, engines: [] }));
+  const workerOk = !core.config.READY_REQUIRES_WORKER || workers.total > 0;
+  return { ...health, status: health.status === 'ok' && workerOk ? ('ok' as const) : ('degraded' as const), workers };
+}
+
+/** Jobs of every user by status, for the health documents' task counts. */
+export async function countJobsByStatus(core: Pick<Core, 'orm'>): Promise<Record<string, number>> {
+  const rows = await core.orm.em
+    .fork()
+    .getConnection()
+    .execute<{ status: string; n: number }[]>('select status, count(*)::int as n from jobs group by status');
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }

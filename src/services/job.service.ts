@@ -18,6 +18,9 @@ import {
   generateVideoInput,
   MAX_SEED,
   synthesizeSpeechInput,
+  upscaleImageInput,
+  type UpscaleImageInput,
+  type UpscaleJobInput,
   type GenerateImageInput,
   type GenerateTalkingHeadInput,
   type GenerateVideoInput,
@@ -29,6 +32,9 @@ import {
 } from './generation.inputs.ts';
 import { type KeysetCursor, parsePageArgs, toPage, type Page, type PageArgs } from './pagination.ts';
 import type { ProfileService } from './profile.service.ts';
+import type { ProviderService } from './provider.service.ts';
+import type { QuotaService } from './quota.service.ts';
+import type { WorkerRegistry } from './worker-registry.service.ts';
 import { getTalkingHeadConfig } from './user.service.ts';
 import { isUuid, parseInput } from './validation.ts';
 import { findVoice, BUILTIN_VOICES } from './voice.catalog.ts';
@@ -112,7 +118,7 @@ export async function publishJobEvent(pubsub: PubSub, event: JobEvent): Promise<
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-interface Submission {
+export interface Submission {
   kind: JobKind;
   input: object;
   priority: number;
@@ -127,12 +133,28 @@ export class JobService {
   private readonly pubsub: PubSub;
   private readonly profiles: ProfileService;
   private readonly defaultEngine: EngineFamily;
+  private readonly quotas: QuotaService | undefined;
+  private readonly workers: WorkerRegistry | undefined;
+  private readonly providers: ProviderService | undefined;
 
-  constructor(deps: { queues: GenerationQueues; pubsub: PubSub; profiles: ProfileService; defaultEngine?: EngineFamily }) {
+  constructor(deps: {
+    queues: GenerationQueues;
+    pubsub: PubSub;
+    profiles: ProfileService;
+    defaultEngine?: EngineFamily;
+    quotas?: QuotaService;
+    /** Knows the model packs the live workers have, to check `model` on a request. */
+    workers?: WorkerRegistry;
+    /** Routes image requests to paid providers (engine "provider"). */
+    providers?: ProviderService;
+  }) {
     this.queues = deps.queues;
     this.pubsub = deps.pubsub;
     this.profiles = deps.profiles;
     this.defaultEngine = deps.defaultEngine ?? 'builtin';
+    this.quotas = deps.quotas;
+    this.workers = deps.workers;
+    this.providers = deps.providers;
   }
 
   /** The request's engine, else its project's default, else the configured default. */
@@ -163,12 +185,37 @@ export class JobService {
       extraParams: request.extraParams ?? null,
       characterId: request.characterId ?? null,
       projectId: request.projectId ?? null,
+      model: request.model ?? null,
+      initImageAssetId: request.initImageAssetId ?? null,
+      strength: request.strength,
+      gpuPreference: request.gpuPreference ?? null,
     };
-    return { kind: 'IMAGE' as const, input, priority, timeout, prompt: input.prompt, engine: this.engineFor(engine, applied.engine) };
+    // Naming a local model means the onnx engine unless the request says otherwise.
+    // Naming a provider means the paid providers, as naming a local model means onnx.
+    const family = this.engineFor(engine ?? (request.providerId ? 'provider' : request.model ? 'onnx' : null), applied.engine);
+    if (family === 'provider' && this.providers) {
+      Object.assign(input, { route: await this.providers.routeImage(em, input, applied.seed != null) });
+    }
+    if (request.model && family === 'onnx' && this.workers) {
+      await this.workers.requireModel(request.model, ['STABLE_DIFFUSION', 'SDXL'], 'model');
+    }
+    return { kind: 'IMAGE' as const, input, priority, timeout, prompt: input.prompt, engine: family };
   }
 
   async createImageJob(em: EntityManager, actor: Actor, raw: GenerateImageInput): Promise<Job> {
-    return this.submit(em, actor, await this.resolveImage(em, raw));
+    const resolved = await this.resolveImage(em, raw);
+    if (resolved.input.initImageAssetId) await this.requireAsset(em, actor, resolved.input.initImageAssetId, 'IMAGE', 'initImageAssetId');
+    await this.quotas?.checkImages(em, actor, [{ width: resolved.input.width, height: resolved.input.height, count: resolved.input.numImages }]);
+    return this.submit(em, actor, resolved);
+  }
+
+  /** An IMAGE job on the onnx engine that upscales a stored image with an ESRGAN-family pack. */
+  async createUpscaleJob(em: EntityManager, actor: Actor, raw: UpscaleImageInput): Promise<Job> {
+    const { priority, timeout, assetId, scale, model } = parseInput(upscaleImageInput, raw);
+    await this.requireAsset(em, actor, assetId, 'IMAGE', 'assetId');
+    await this.workers?.requireUpscaler(scale, model);
+    const input: UpscaleJobInput = { upscale: { assetId, scale, model: model ?? null } };
+    return this.submit(em, actor, { kind: 'IMAGE', input, priority, timeout, prompt: null, engine: 'onnx' });
   }
 
   async createVideoJob(em: EntityManager, actor: Actor, raw: GenerateVideoInput): Promise<Job> {
@@ -182,6 +229,7 @@ export class JobService {
       : [{ prompt: applied.prompt, frames: request.numFrames }];
     const totalFrames = scenes.reduce((sum, s) => sum + s.frames, 0);
     if (totalFrames > 1440) throw badInput(`The scenes add up to ${totalFrames} frames; at most 1440`, { field: 'scenes' });
+    await this.quotas?.checkVideo(em, actor, { width, height, frames: totalFrames, durationSeconds: totalFrames / fps });
     const input: VideoJobInput = {
       prompt: applied.prompt,
       negativePrompt: applied.negativePrompt ?? null,
@@ -201,13 +249,17 @@ export class JobService {
 
   async createSpeechJob(em: EntityManager, actor: Actor, raw: SynthesizeSpeechInput): Promise<Job> {
     const { priority, timeout, engine, ...input } = parseInput(synthesizeSpeechInput, raw);
-    if (!findVoice(input.voiceId)) {
-      throw badInput(`Unknown voiceId "${input.voiceId}". Available: ${BUILTIN_VOICES.map((v) => v.id).join(', ')}`, {
+    // Piper voices (VOICE packs on onnx workers) are named by their pack and run on the onnx engine.
+    const piperVoices = findVoice(input.voiceId) || !this.workers ? [] : (await this.workers.models()).filter((m) => m.kind === 'VOICE').map((m) => m.name);
+    const piper = piperVoices.includes(input.voiceId);
+    if (!findVoice(input.voiceId) && !piper) {
+      throw badInput(`Unknown voiceId "${input.voiceId}". Available: ${[...BUILTIN_VOICES.map((v) => v.id), ...piperVoices].join(', ')}`, {
         field: 'voiceId',
       });
     }
     const stored: SpeechJobInput = input;
-    return this.submit(em, actor, { kind: 'SPEECH', input: stored, priority, timeout, prompt: input.text, engine: this.engineFor(engine, null) });
+    const family = this.engineFor(engine ?? (piper ? 'onnx' : null), null);
+    return this.submit(em, actor, { kind: 'SPEECH', input: stored, priority, timeout, prompt: input.text, engine: family });
   }
 
   async createTalkingHeadJob(em: EntityManager, actor: Actor, raw: GenerateTalkingHeadInput): Promise<Job> {
@@ -238,6 +290,7 @@ export class JobService {
         throw error;
       }
     }
+    await this.quotas?.checkImages(em, actor, resolved.map((r) => ({ width: r.input.width, height: r.input.height, count: r.input.numImages })));
     const batch = em.create(Batch, {
       owner: em.getReference(User, actor.userId),
       priority: batchInput.priority,
@@ -261,6 +314,11 @@ export class JobService {
       batch: submission.batch ?? null,
       owner: em.getReference(User, actor.userId),
     });
+  }
+
+  /** Stores and queues a job whose input another service (e.g. ComfyService) has already validated. */
+  async submitValidated(em: EntityManager, actor: Actor, submission: Submission): Promise<Job> {
+    return this.submit(em, actor, submission);
   }
 
   private async submit(em: EntityManager, actor: Actor, submission: Submission): Promise<Job> {
@@ -337,6 +395,29 @@ export class JobService {
     await em.flush();
     await this.enqueue(em, job);
     return job;
+  }
+
+  /**
+   * Waits until the job reaches a final state or `timeoutMs` passes, and returns the job as it then is
+   * (the REST faces answer synchronously when the client is willing to wait).
+   */
+  async awaitJob(em: EntityManager, actor: Actor, id: string, timeoutMs: number): Promise<Job> {
+    if (timeoutMs > 0) {
+      const events = await this.watchJob(em, actor, id);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+      try {
+        for (;;) {
+          const step = await Promise.race([events.next(), timedOut]);
+          if (step === 'timeout' || step.done || isFinalStatus(step.value.status)) break;
+        }
+      } finally {
+        clearTimeout(timer);
+        await events.return?.();
+      }
+    }
+    em.clear();
+    return this.getJob(em, actor, id);
   }
 
   /* ---- reading ---- */

@@ -62,6 +62,14 @@ export class ProfileService {
     return row;
   }
 
+  /** A character named by id or by its unique name (the REST documents name characters, e.g. "hanli"). */
+  async characterIdOf(em: EntityManager, ref: string): Promise<string> {
+    if (isUuid(ref)) return ref;
+    const row = await em.findOne(Character, { name: ref });
+    if (!row) throw badInput(`Unknown character "${ref}"`, { field: 'characterId' });
+    return row.id;
+  }
+
   async getPreset(em: EntityManager, id: string): Promise<ProjectPreset> {
     const row = isUuid(id) ? await em.findOne(ProjectPreset, { id }, { populate: ['characters'] }) : null;
     if (!row) throw notFound('Project preset', id);

@@ -32,8 +32,12 @@ export interface BootstrapResult {
 export async function createUser(
   em: EntityManager,
   rawInput: { username: string; password: string; role?: UserRole | null },
+  options: { builtin?: boolean } = {},
 ): Promise<User> {
   const input = parseInput(createUserInput, { ...rawInput, role: rawInput.role ?? undefined });
+  if (input.username === ANONYMOUS_USERNAME && !options.builtin) {
+    throw new AppError('CONFLICT', `Username "${input.username}" is reserved`, { field: 'username' });
+  }
   const user = em.create(User, {
     username: input.username,
     passwordHash: await hashPassword(input.password),
@@ -98,4 +102,22 @@ export async function setTalkingHeadConfig(
   user.settings = { ...(user.settings ?? {}), talkingHead: next };
   await em.flush();
   return next;
+}
+
+export const ANONYMOUS_USERNAME = 'anonymous';
+
+/**
+ * The built-in user that anonymous REST callers act as (where a family allows them), created on first use
+ * with an unusable random password, so it has its own jobs and quota and can never log in.
+ */
+export async function getOrCreateAnonymousUser(em: EntityManager): Promise<User> {
+  const existing = await em.findOne(User, { username: ANONYMOUS_USERNAME });
+  if (existing) return existing;
+  try {
+    return await createUser(em, { username: ANONYMOUS_USERNAME, password: randomBytes(32).toString('base64url'), role: 'user' }, { builtin: true });
+  } catch (error) {
+    // Another process created it at the same moment.
+    if (error instanceof AppError && error.code === 'CONFLICT') return em.findOneOrFail(User, { username: ANONYMOUS_USERNAME });
+    throw error;
+  }
 }

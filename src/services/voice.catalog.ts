@@ -3,7 +3,8 @@ export interface Voice {
   id: string;
   name: string;
   language: string;
-  gender: 'female' | 'male';
+  /** Unknown for Piper voices, whose config does not say. */
+  gender: 'female' | 'male' | 'unknown';
   engine: string;
   /** eSpeak NG voice name (language) and variant. */
   espeakVoice: string;

@@ -8,6 +8,7 @@ import { createLogger } from '../config/logger.ts';
 import { connectOrm, migrate } from '../db/orm.ts';
 import { AuthService } from '../services/auth.service.ts';
 import { bootstrapAdmin } from '../services/user.service.ts';
+import { bootstrapProviders, providerKeySecret } from '../services/provider.service.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './postgres.embedded.ts';
 import { RedisNotInstalledError, startLocalRedis, type LocalRedis } from './redis.local.ts';
 
@@ -87,6 +88,8 @@ async function main() {
     });
     const admin = await bootstrapAdmin(orm.em.fork(), auth, { username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD });
     if (admin.apiKey) printFirstStart(admin.username, admin.generatedPassword, admin.apiKey, config.publicUrl);
+    const providers = await bootstrapProviders(orm.em.fork(), config, providerKeySecret(config));
+    if (providers.length) logger.info({ providers }, 'paid providers configured from environment keys');
   } finally {
     await orm.close();
   }

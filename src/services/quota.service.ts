@@ -1,0 +1,143 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { User } from '../db/entities/user.entity.ts';
+import { type Actor, isAdmin } from './actor.ts';
+import { AppError } from './errors.ts';
+import { getUser } from './user.service.ts';
+import { parseInput } from './validation.ts';
+
+/** A user's limits (the video platform document's quotas and limits). */
+export interface QuotaLimits {
+  /** null: no daily limit. */
+  imagesPerDay: number | null;
+  videosPerDay: number | null;
+  /** "WIDTHxHEIGHT": a request may not exceed either side (in either orientation) nor its pixel count. */
+  maxResolution: string;
+  maxDurationSeconds: number;
+  maxFrames: number;
+}
+
+const quotaOverrides = z.object({
+  imagesPerDay: z.number().int().min(0).max(1_000_000).nullish(),
+  videosPerDay: z.number().int().min(0).max(1_000_000).nullish(),
+  maxResolution: z.string().regex(/^\d{2,5}x\d{2,5}$/, 'must look like "1920x1080"').nullish(),
+  maxDurationSeconds: z.number().positive().max(86_400).nullish(),
+  maxFrames: z.number().int().positive().max(1_000_000).nullish(),
+});
+export type QuotaOverrides = z.input<typeof quotaOverrides>;
+
+const dimensions = (resolution: string) => resolution.split('x').map(Number) as [number, number];
+
+/** Midnight UTC after `now`: daily counts restart there. */
+export const nextQuotaReset = (now = new Date()) =>
+  new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
+
+const exceeded = (limit: keyof QuotaLimits, message: string, extra: Record<string, unknown> = {}) =>
+  new AppError('QUOTA_EXCEEDED', message, { limit, ...extra });
+
+/**
+ * Per-user quotas, kept in the user's settings (`settings.quota`) over configured defaults. Admins are not
+ * limited. Checks count before the job is stored, so two requests racing at the very limit may both pass.
+ */
+export class QuotaService {
+  private readonly defaults: QuotaLimits;
+
+  constructor(defaults: QuotaLimits) {
+    this.defaults = defaults;
+  }
+
+  async limitsFor(em: EntityManager, userId: string): Promise<QuotaLimits> {
+    const user = await em.findOne(User, { id: userId });
+    return this.merge(user?.settings ?? null);
+  }
+
+  private merge(settings: Record<string, unknown> | null): QuotaLimits {
+    const stored = ((settings as { quota?: Partial<QuotaLimits> } | null)?.quota ?? {}) as Partial<QuotaLimits>;
+    return { ...this.defaults, ...Object.fromEntries(Object.entries(stored).filter(([, v]) => v != null)) };
+  }
+
+  /** Sets some of a user's limits; a null field returns that limit to the default. */
+  async setUserQuota(em: EntityManager, userId: string, raw: Record<string, unknown>): Promise<QuotaLimits> {
+    const input = parseInput(quotaOverrides, raw);
+    const user = await getUser(em, userId);
+    const current = ((user.settings as { quota?: Record<string, unknown> } | null)?.quota ?? {}) as Record<string, unknown>;
+    const next: Record<string, unknown> = { ...current };
+    for (const key of Object.keys(quotaOverrides.shape)) {
+      if (!(key in raw)) continue;
+      if (raw[key] === null) delete next[key];
+      else next[key] = input[key as keyof typeof input];
+    }
+    user.settings = { ...(user.settings ?? {}), quota: next };
+    await em.flush();
+    return this.limitsFor(em, userId);
+  }
+
+  private checkResolution(limits: QuotaLimits, width: number, height: number) {
+    const [maxW, maxH] = dimensions(limits.maxResolution);
+    const fits = Math.max(width, height) <= Math.max(maxW, maxH) && Math.min(width, height) <= Math.min(maxW, maxH);
+    if (!fits) {
+      throw exceeded('maxResolution', `Resolution ${width}x${height} exceeds your quota's max_resolution ${limits.maxResolution}`, {
+        max: limits.maxResolution,
+      });
+    }
+  }
+
+  /** The user's limits and what they used today, in one round trip (it sits on every submission's path). */
+  private async usage(em: EntityManager, userId: string, kind: 'IMAGE' | 'VIDEO'): Promise<{ limits: QuotaLimits; used: number }> {
+    const since = new Date(nextQuotaReset().getTime() - 86_400_000);
+    const amount = kind === 'IMAGE' ? `coalesce((input->>'numImages')::int, 1)` : '1';
+    const [row] = await em.getConnection().execute<{ settings: Record<string, unknown> | null; used: number }[]>(
+      `select u.settings,
+              (select coalesce(sum(${amount}), 0)::int from jobs
+                where owner_id = u.id and kind = ? and created_at >= ? and coalesce(error_code, '') <> 'QUEUE_UNAVAILABLE') as used
+         from users u where u.id = ?`,
+      [kind, since, userId],
+    );
+    const settings = typeof row?.settings === 'string' ? (JSON.parse(row.settings) as Record<string, unknown>) : (row?.settings ?? null);
+    return { limits: this.merge(settings), used: Number(row?.used ?? 0) };
+  }
+
+  /** Checks one submission of image requests (one request, or a whole batch). */
+  async checkImages(em: EntityManager, actor: Actor, requests: { width: number; height: number; count: number }[]): Promise<void> {
+    if (isAdmin(actor)) return;
+    const { limits, used } = await this.usage(em, actor.userId, 'IMAGE');
+    for (const r of requests) this.checkResolution(limits, r.width, r.height);
+    const count = requests.reduce((sum, r) => sum + r.count, 0);
+    if (limits.imagesPerDay !== null && used + count > limits.imagesPerDay) {
+      const resetsAt = nextQuotaReset().toISOString();
+      throw exceeded(
+        'imagesPerDay',
+        `Daily quota images_per_day (${limits.imagesPerDay}) reached: ${used} used today, ${count} requested; resets at ${resetsAt}`,
+        { max: limits.imagesPerDay, used, resetsAt },
+      );
+    }
+  }
+
+  async checkVideo(
+    em: EntityManager,
+    actor: Actor,
+    request: { width: number; height: number; frames: number; durationSeconds: number },
+  ): Promise<void> {
+    if (isAdmin(actor)) return;
+    const { limits, used } = await this.usage(em, actor.userId, 'VIDEO');
+    this.checkResolution(limits, request.width, request.height);
+    if (request.frames > limits.maxFrames) {
+      throw exceeded('maxFrames', `${request.frames} frames exceed your quota's max_frames ${limits.maxFrames}`, { max: limits.maxFrames });
+    }
+    if (request.durationSeconds > limits.maxDurationSeconds) {
+      throw exceeded(
+        'maxDurationSeconds',
+        `${request.durationSeconds} s exceeds your quota's max_duration ${limits.maxDurationSeconds} s`,
+        { max: limits.maxDurationSeconds },
+      );
+    }
+    if (limits.videosPerDay !== null && used + 1 > limits.videosPerDay) {
+      const resetsAt = nextQuotaReset().toISOString();
+      throw exceeded('videosPerDay', `Daily quota videos_per_day (${limits.videosPerDay}) reached; resets at ${resetsAt}`, {
+        max: limits.videosPerDay,
+        used,
+        resetsAt,
+      });
+    }
+  }
+}

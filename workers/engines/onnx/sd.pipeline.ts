@@ -1,0 +1,235 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { type ClipTokenizer, loadClipTokenizer } from './clip.tokenizer.ts';
+import { normalArray, seededNormal } from './random.ts';
+import { createScheduler, img2imgStartIndex, type SchedulerConfig } from './schedulers.ts';
+
+/** What the pipelines need of a session (an InferenceSession, or one in an inference thread); tests wrap real sessions to watch the calls. */
+export interface Runner {
+  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType>;
+}
+
+export interface SdSessions {
+  textEncoder: Runner;
+  /** SDXL's second (OpenCLIP bigG) text encoder. */
+  textEncoder2?: Runner;
+  unet: Runner;
+  vaeDecoder: Runner;
+  vaeEncoder?: Runner;
+}
+
+export interface SdRequest {
+  prompt: string;
+  negativePrompt?: string | null;
+  width: number;
+  height: number;
+  steps: number;
+  guidance: number;
+  seed: number;
+  /** img2img: RGB bytes of the start image at width×height, and how much of it to repaint (0–1]. */
+  init?: { rgb: Uint8Array; strength: number };
+}
+
+export interface SdHooks {
+  signal?: AbortSignal;
+  /** Called once per denoising step run, with 1-based step and the number of steps that run. */
+  onStep?(step: number, total: number): void;
+}
+
+export interface SdPackFiles {
+  tokenizer: ClipTokenizer;
+  /** SDXL only. */
+  tokenizer2?: ClipTokenizer;
+  scheduler: SchedulerConfig;
+  /** diffusers' vae.config.scaling_factor: 0.18215 for SD 1.x/2.x, 0.13025 for SDXL. */
+  vaeScale: number;
+  /** SDXL: an empty negative prompt means zero embeddings rather than the encoding of "". */
+  zerosForEmptyPrompt: boolean;
+}
+
+const readJson = async (file: string) => JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+
+export async function loadSdPackFiles(dir: string): Promise<SdPackFiles> {
+  const index = await readJson(path.join(dir, 'model_index.json')).catch(() => ({}) as Record<string, unknown>);
+  const sdxl = 'text_encoder_2' in index || 'tokenizer_2' in index;
+  const [tokenizer, tokenizer2, scheduler, vae] = await Promise.all([
+    loadClipTokenizer(path.join(dir, 'tokenizer')),
+    sdxl ? loadClipTokenizer(path.join(dir, 'tokenizer_2')) : undefined,
+    readJson(path.join(dir, 'scheduler', 'scheduler_config.json')) as Promise<SchedulerConfig>,
+    readJson(path.join(dir, 'vae_decoder', 'config.json')).catch(() => ({}) as Record<string, unknown>),
+  ]);
+  return {
+    tokenizer,
+    tokenizer2,
+    scheduler,
+    vaeScale: typeof vae.scaling_factor === 'number' ? vae.scaling_factor : sdxl ? 0.13025 : 0.18215,
+    zerosForEmptyPrompt: sdxl && index.force_zeros_for_empty_prompt !== false,
+  };
+}
+
+function idsTensor(runner: Runner, tokenizer: ClipTokenizer, texts: string[]) {
+  const length = tokenizer.maxLength;
+  const ids = new Int32Array(texts.length * length);
+  texts.forEach((text, i) => ids.set(tokenizer.encode(text), i * length));
+  const meta = runner.inputMetadata?.[0];
+  return meta && 'type' in meta && meta.type === 'int64'
+    ? new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [texts.length, length])
+    : new ort.Tensor('int32', ids, [texts.length, length]);
+}
+
+/** SDXL conditions on the penultimate layer of each encoder (hidden_states.N-1 of N). */
+function penultimate(out: ort.InferenceSession.ReturnType): ort.Tensor {
+  const layers = Object.keys(out)
+    .map((name) => /^hidden_states\.(\d+)$/.exec(name)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+  return layers.length >= 2 ? out[`hidden_states.${layers.at(-2)}`]! : (out.last_hidden_state ?? Object.values(out)[0])!;
+}
+
+/** Concatenates [B, T, D1] and [B, T, D2] along the last axis. */
+function concatLast(a: ort.Tensor, b: ort.Tensor): ort.Tensor {
+  const [batch, tokens, d1] = a.dims as [number, number, number];
+  const d2 = b.dims[2]!;
+  const out = new Float32Array(batch * tokens * (d1 + d2));
+  const ad = a.data as Float32Array;
+  const bd = b.data as Float32Array;
+  for (let row = 0; row < batch * tokens; row++) {
+    out.set(ad.subarray(row * d1, (row + 1) * d1), row * (d1 + d2));
+    out.set(bd.subarray(row * d2, (row + 1) * d2), row * (d1 + d2) + d1);
+  }
+  return new ort.Tensor('float32', out, [batch, tokens, d1 + d2]);
+}
+
+interface TextConditioning {
+  hidden: ort.Tensor;
+  /** SDXL: pooled text embeddings and the size/crop ids for the UNet's added conditions. */
+  added?: { textEmbeds: ort.Tensor; timeIds: ort.Tensor };
+}
+
+async function encodeText(files: SdPackFiles, sessions: SdSessions, texts: string[], size: { width: number; height: number }): Promise<TextConditioning> {
+  const out = await sessions.textEncoder.run({ input_ids: idsTensor(sessions.textEncoder, files.tokenizer, texts) });
+  if (!sessions.textEncoder2 || !files.tokenizer2) return { hidden: (out.last_hidden_state ?? Object.values(out)[0])! };
+  const out2 = await sessions.textEncoder2.run({ input_ids: idsTensor(sessions.textEncoder2, files.tokenizer2, texts) });
+  const hidden = concatLast(penultimate(out), penultimate(out2));
+  const pooled = (out2.text_embeds ?? out2.pooler_output)!;
+  if (files.zerosForEmptyPrompt && texts.length === 2 && !texts[0]) {
+    // The unconditional half is zeros, as diffusers' SDXL pipeline does with force_zeros_for_empty_prompt.
+    (hidden.data as Float32Array).fill(0, 0, hidden.data.length / 2);
+    (pooled.data as Float32Array).fill(0, 0, pooled.data.length / 2);
+  }
+  // original size, crop top-left, target size: the same for every row.
+  const ids = [size.height, size.width, 0, 0, size.height, size.width];
+  const timeIds = new ort.Tensor('float32', Float32Array.from(texts.flatMap(() => ids)), [texts.length, 6]);
+  return { hidden, added: { textEmbeds: pooled, timeIds } };
+}
+
+function timestepTensor(unet: Runner, t: number): ort.Tensor {
+  const meta = unet.inputMetadata?.find((m) => m.name === 'timestep');
+  const type = meta && 'type' in meta ? meta.type : 'int64';
+  if (type === 'float32') return new ort.Tensor('float32', new Float32Array([t]), [1]);
+  if (type === 'float16') throw new Error('fp16 timestep inputs are not supported yet');
+  return new ort.Tensor('int64', BigInt64Array.from([BigInt(Math.round(t))]), [1]);
+}
+
+// Pixel loops yield to the event loop every this many pixels, so a large image never stalls heartbeats.
+const PIXELS_PER_SLICE = 1 << 16;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** RGB bytes (HWC) → [1,3,H,W] in [-1, 1], the VAE's input range. */
+async function rgbToTensor(rgb: Uint8Array, width: number, height: number) {
+  const plane = width * height;
+  const data = new Float32Array(3 * plane);
+  for (let start = 0; start < plane; start += PIXELS_PER_SLICE) {
+    const end = Math.min(plane, start + PIXELS_PER_SLICE);
+    for (let p = start; p < end; p++) for (let c = 0; c < 3; c++) data[c * plane + p] = rgb[p * 3 + c]! / 127.5 - 1;
+    await yieldToLoop();
+  }
+  return new ort.Tensor('float32', data, [1, 3, height, width]);
+}
+
+/** [1,3,H,W] in [-1, 1] → RGB bytes (HWC). */
+export async function tensorToRgb(data: Float32Array, width: number, height: number): Promise<Uint8Array> {
+  const plane = width * height;
+  const rgb = new Uint8Array(plane * 3);
+  for (let start = 0; start < plane; start += PIXELS_PER_SLICE) {
+    const end = Math.min(plane, start + PIXELS_PER_SLICE);
+    for (let p = start; p < end; p++) {
+      for (let c = 0; c < 3; c++) {
+        const v = (data[c * plane + p]! / 2 + 0.5) * 255;
+        rgb[p * 3 + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+      }
+    }
+    await yieldToLoop();
+  }
+  return rgb;
+}
+
+/**
+ * Text (+ optional start image) → RGB: CLIP text encoding, classifier-free guidance (the unconditional and
+ * conditional halves run as one UNet batch of 2), the pack's scheduler, VAE decode.
+ */
+export async function runStableDiffusion(files: SdPackFiles, sessions: SdSessions, request: SdRequest, hooks: SdHooks = {}): Promise<Uint8Array> {
+  const { width, height } = request;
+  const latentShape = [1, 4, height / 8, width / 8];
+  const size = 4 * (height / 8) * (width / 8);
+  const guided = request.guidance > 1;
+  const texts = guided ? [request.negativePrompt ?? '', request.prompt] : [request.prompt];
+  const conditioning = await encodeText(files, sessions, texts, { width, height });
+
+  const scheduler = createScheduler(files.scheduler, request.steps);
+  const noise = normalArray(size, request.seed);
+  const stepNoise = seededNormal(request.seed ^ 0x5bd1e995);
+  let start = 0;
+  let latents: Float32Array;
+  if (request.init) {
+    if (!sessions.vaeEncoder) throw new Error('This pack has no vae_encoder, so it cannot start from an image');
+    start = img2imgStartIndex(request.steps, request.init.strength);
+    const encoded = await sessions.vaeEncoder.run({ sample: await rgbToTensor(request.init.rgb, width, height) });
+    const clean = (encoded.latent_sample ?? Object.values(encoded)[0])!.data as Float32Array;
+    const scaled = clean.map((v) => v * files.vaeScale);
+    latents = start < request.steps ? scheduler.addNoise(scaled, noise, start) : scaled;
+  } else {
+    latents = noise.map((v) => v * scheduler.initNoiseSigma);
+  }
+
+  const total = request.steps - start;
+  for (let index = start; index < request.steps; index++) {
+    hooks.signal?.throwIfAborted();
+    const scaled = scheduler.scaleModelInput(latents, index);
+    const batch = guided ? 2 : 1;
+    const sample = new Float32Array(size * batch);
+    for (let b = 0; b < batch; b++) sample.set(scaled, b * size);
+    const out = await sessions.unet.run({
+      sample: new ort.Tensor('float32', sample, [batch, ...latentShape.slice(1)]),
+      timestep: timestepTensor(sessions.unet, scheduler.timesteps[index]!),
+      encoder_hidden_states: conditioning.hidden,
+      ...(conditioning.added ? { text_embeds: conditioning.added.textEmbeds, time_ids: conditioning.added.timeIds } : {}),
+    });
+    const predicted = (out.out_sample ?? Object.values(out)[0])!.data as Float32Array;
+    let modelOutput = predicted;
+    if (guided) {
+      modelOutput = new Float32Array(size);
+      for (let i = 0; i < size; i++) {
+        const uncond = predicted[i]!;
+        modelOutput[i] = uncond + request.guidance * (predicted[size + i]! - uncond);
+      }
+    }
+    latents = scheduler.step(modelOutput, index, latents, stepNoise);
+    hooks.onStep?.(index - start + 1, total);
+  }
+
+  hooks.signal?.throwIfAborted();
+  const decoded = await sessions.vaeDecoder.run({
+    latent_sample: new ort.Tensor('float32', latents.map((v) => v / files.vaeScale), latentShape),
+  });
+  const pixels = (decoded.sample ?? Object.values(decoded)[0])!;
+  return tensorToRgb(pixels.data as Float32Array, width, height);
+}
+
+export const rgbToPng = (rgb: Uint8Array, width: number, height: number) => sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+export const pngToRgb = async (data: Buffer, width: number, height: number) =>
+  new Uint8Array(await sharp(data).removeAlpha().resize(width, height, { fit: 'fill' }).raw().toBuffer());

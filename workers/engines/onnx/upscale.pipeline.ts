@@ -1,0 +1,59 @@
+import * as ort from 'onnxruntime-node';
+import type { Runner } from './sd.pipeline.ts';
+
+export interface TileOptions {
+  /** Input pixels per tile side (before the overlap is added). */
+  tile: number;
+  /** Extra input pixels read on each side of a tile and thrown away after: at least the model's receptive radius. */
+  overlap: number;
+  signal?: AbortSignal;
+  onTile?(done: number, total: number): void;
+}
+
+/**
+ * ESRGAN-family upscale ([1,3,H,W] in [0,1] → [1,3,sH,sW]) in overlapping tiles, so a large image needs
+ * only one tile's activations at a time; each tile keeps only its core, so the seams match an untiled run.
+ */
+export async function upscaleTiled(session: Runner, rgb: Uint8Array, width: number, height: number, scale: number, options: TileOptions): Promise<Uint8Array> {
+  const { tile, overlap } = options;
+  const outWidth = width * scale;
+  const out = new Uint8Array(outWidth * height * scale * 3);
+  const tilesX = Math.ceil(width / tile);
+  const tilesY = Math.ceil(height / tile);
+  let done = 0;
+  for (let ty = 0; ty < tilesY; ty++) {
+    for (let tx = 0; tx < tilesX; tx++) {
+      options.signal?.throwIfAborted();
+      const x0 = tx * tile;
+      const y0 = ty * tile;
+      const x1 = Math.min(x0 + tile, width);
+      const y1 = Math.min(y0 + tile, height);
+      const px0 = Math.max(x0 - overlap, 0);
+      const py0 = Math.max(y0 - overlap, 0);
+      const px1 = Math.min(x1 + overlap, width);
+      const py1 = Math.min(y1 + overlap, height);
+      const w = px1 - px0;
+      const h = py1 - py0;
+      const input = new Float32Array(3 * w * h);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const src = ((py0 + y) * width + px0 + x) * 3;
+          for (let c = 0; c < 3; c++) input[c * w * h + y * w + x] = rgb[src + c]! / 255;
+        }
+      }
+      const result = await session.run({ input: new ort.Tensor('float32', input, [1, 3, h, w]) });
+      const data = (result.output ?? Object.values(result)[0])!.data as Float32Array;
+      const ow = w * scale;
+      const plane = ow * h * scale;
+      // Copy the tile's core (its part of the image without the overlap) into place.
+      for (let y = (y0 - py0) * scale; y < (y1 - py0) * scale; y++) {
+        for (let x = (x0 - px0) * scale; x < (x1 - px0) * scale; x++) {
+          const dst = ((py0 * scale + y) * outWidth + px0 * scale + x) * 3;
+          for (let c = 0; c < 3; c++) out[dst + c] = Math.max(0, Math.min(255, Math.round(data[c * plane + y * ow + x]! * 255)));
+        }
+      }
+      options.onTile?.(++done, tilesX * tilesY);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process';
+import os from 'node:os';
+import { promisify } from 'node:util';
+import type { GpuSample, SystemSample } from '../src/services/worker-registry.service.ts';
+
+const run = promisify(execFile);
+const MIB = 1024 * 1024;
+
+export const NVIDIA_SMI_ARGS = [
+  '--query-gpu=index,name,memory.total,memory.used,temperature.gpu,utilization.gpu,power.draw',
+  '--format=csv,noheader,nounits',
+];
+
+const number = (value: string | undefined) => {
+  const parsed = Number.parseFloat(value ?? '');
+  // nvidia-smi prints "[N/A]" or "[Not Supported]" for fields a board lacks.
+  return Number.isFinite(parsed) ? parsed : null;
+};
+
+/** Parses `nvidia-smi --format=csv,noheader,nounits` rows; memory comes in MiB and leaves in bytes. */
+export function parseNvidiaSmiCsv(text: string): GpuSample[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => line.split(',').map((field) => field.trim()))
+    .filter((fields) => fields.length >= 7 && number(fields[0]) !== null)
+    .map(([index, name, total, used, temperature, utilization, power]) => ({
+      id: number(index)!,
+      name: name!,
+      totalVram: (number(total) ?? 0) * MIB,
+      usedVram: (number(used) ?? 0) * MIB,
+      temperature: number(temperature),
+      utilization: number(utilization),
+      powerDraw: number(power),
+    }));
+}
+
+/** The GPUs nvidia-smi reports; none (no driver, no binary, an error) is an empty list, not a failure. */
+export async function sampleGpus(timeoutMs = 2_000): Promise<GpuSample[]> {
+  try {
+    const { stdout } = await run('nvidia-smi', NVIDIA_SMI_ARGS, { timeout: timeoutMs });
+    return parseNvidiaSmiCsv(stdout);
+  } catch {
+    return [];
+  }
+}
+
+/** Host RAM and CPU use; CPU % is measured between consecutive calls. */
+export function createSystemSampler(): () => SystemSample {
+  let previous = cpuTimes();
+  return () => {
+    const current = cpuTimes();
+    const busy = current.busy - previous.busy;
+    const total = current.total - previous.total;
+    previous = current;
+    const totalRam = os.totalmem();
+    return { totalRam, usedRam: totalRam - os.freemem(), cpuPercent: total > 0 ? Math.round((busy / total) * 1000) / 10 : 0 };
+  };
+}
+
+function cpuTimes() {
+  let busy = 0;
+  let total = 0;
+  for (const cpu of os.cpus()) {
+    const t = cpu.times;
+    busy += t.user + t.nice + t.sys + t.irq;
+    total += t.user + t.nice + t.sys + t.irq + t.idle;
+  }
+  return { busy, total };
+}
