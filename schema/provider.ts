@@ -190,7 +190,8 @@ builder.queryField('providerCredits', (t) =>
     type: CreditsRef,
     description: "Asks the provider's own credit API (at most once per PROVIDER_CREDITS_TTL_SECONDS).",
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_r, args, ctx) => ctx.core.providers.credits(ctx.em, await ctx.core.providers.get(ctx.em, String(args.id))),
+    // Asking is a request to check now; the TTL only spares the provider before each job.
+    resolve: async (_r, args, ctx) => ctx.core.providers.credits(ctx.em, await ctx.core.providers.get(ctx.em, String(args.id)), true),
   }),
 );
 

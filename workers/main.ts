@@ -26,6 +26,9 @@ const workers = [...loaded].map(([family, familyEngines]) => {
     // Provider jobs wait on remote APIs, not on this machine: BATCH_MAX_CONCURRENT of them run at once.
     concurrency: family === 'provider' ? config.BATCH_MAX_CONCURRENT : config.WORKER_CONCURRENCY,
     name: `${hostname()}:${process.pid}`,
+    // A job whose worker died is handed to another worker once its lock lapses and the stall check runs.
+    lockDuration: config.WORKER_LOCK_MS,
+    stalledInterval: config.WORKER_LOCK_MS,
   });
   worker.on('error', (error) => logger.error({ err: error, family }, 'worker error'));
   worker.on('failed', (job, error) => logger.debug({ queueJobId: job?.id, err: error }, 'queue job failed'));

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
 import { Provider } from '../../src/db/entities/provider.entity.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
+import { startFakePiApi } from '../fakes/piapi.fake.ts';
 import { getJson, postJson } from '../helpers/media.ts';
 import { startSystem, type RunningSystem } from '../helpers/processes.ts';
 import { createTestUser, type TestUser } from '../helpers/users.ts';
@@ -87,6 +88,33 @@ describe('REST image service API (001)', () => {
     expect(estimate.status).toBe(200);
     expect(estimate.body).toEqual({ estimated_cost: expect.any(Number), provider_id: providerName, num_images: 4 });
     expect(estimate.body.estimated_cost).toBeGreaterThan(0);
+  });
+
+  it('reports a provider\'s credits from its own credit API (the documented GET …/credits)', async () => {
+    const piapi = await startFakePiApi();
+    piapi.credits = 1250.5;
+    const name = `piapi-credits-${Date.now()}`;
+    try {
+      const configured = await postJson(
+        `${system.url}/api/v1/images/providers`,
+        { provider_type: 'piapi', name, api_key: piapi.apiKey, base_url: piapi.url, is_default: false },
+        auth(admin),
+      );
+      expect(configured.status).toBe(200);
+      const credits = await getJson(`${system.url}/api/v1/images/providers/${configured.body.id}/credits`, auth(admin));
+      expect(credits.status).toBe(200);
+      expect(credits.body).toMatchObject({ credits: 1250.5, has_credits: true });
+      expect(piapi.requests.some((r) => r.method === 'GET' && r.path === '/account/info')).toBe(true);
+
+      piapi.credits = 0;
+      const empty = await getJson(`${system.url}/api/v1/images/providers/${configured.body.id}/credits`, auth(admin));
+      expect(empty.body).toMatchObject({ credits: 0, has_credits: false });
+      const unknown = await getJson(`${system.url}/api/v1/images/providers/00000000-0000-4000-8000-000000000000/credits`, auth(admin));
+      expect(unknown.status).toBe(404);
+    } finally {
+      await core.orm.em.fork().nativeDelete(Provider, { name });
+      await piapi.close();
+    }
   });
 
   it('serves metrics, cache stats, provider performance and alerts (the last three to admins)', async () => {
