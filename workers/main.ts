@@ -38,6 +38,8 @@ const workers = [...loaded].map(([family, familyEngines]) => {
   return worker;
 });
 await Promise.all(workers.map((w) => w.waitUntilReady()));
+// BATCH_MAX_CONCURRENT bounds provider jobs across every worker, not per process: BullMQ keeps the cap in Redis.
+if (loaded.has('provider')) await core.queues.get('provider').setGlobalConcurrency(config.BATCH_MAX_CONCURRENT);
 await Promise.all(engines.map((e) => e.ready?.().catch(() => undefined)));
 const heartbeat = startHeartbeat({
   registry: core.workers,
