@@ -17,6 +17,7 @@ import type { Core } from '../src/core.ts';
 import { fileTooLarge } from '../src/services/upload.service.ts';
 import { registerFileRoutes } from './files.routes.ts';
 import { registerHealthRoutes } from './health.routes.ts';
+import { registerWebhookRoutes } from './webhooks.routes.ts';
 import { installCompatErrorHandler } from './compat.common.ts';
 import { imageServiceError, registerImageServiceRoutes } from './image-service.routes.ts';
 import { mediaApiError, registerComfyRoutes, registerMediaApiRoutes } from './media-api.routes.ts';
@@ -152,6 +153,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerMetricsRoute(app, metrics);
   registerHealthRoutes(app, core);
   registerFileRoutes(app, core);
+  registerWebhookRoutes(app, core);
   registerMediaApiRoutes(app, core);
   registerComfyRoutes(app, core);
   registerTalkingHeadRoutes(app, core);

@@ -106,12 +106,18 @@ export const piApiAdapter: ProviderAdapter = {
     const submitted = await callJson<TaskEnvelope | null>(ctx, 'POST', 'api/v1/task', body, headers);
     const taskId = submitted?.data?.task_id;
     if (!taskId) throw new ProviderCallError('EMPTY_RESULT', `PiAPI accepted no task: ${submitted?.message ?? 'no task id'}`);
-    const finished = await pollUntil(ctx, async () => {
-      const polled = await callJson<TaskEnvelope>(ctx, 'GET', `api/v1/task/${encodeURIComponent(taskId)}`, undefined, headers);
-      const status = (polled.data?.status ?? '').toLowerCase();
-      if (status === 'completed' || status === 'failed') return polled.data!;
-      return null;
-    });
+    const finalTask = (task: NonNullable<TaskEnvelope['data']>) => {
+      const status = (task.status ?? '').toLowerCase();
+      return status === 'completed' || status === 'failed' ? task : null;
+    };
+    const finished = await pollUntil(
+      ctx,
+      async () => {
+        const polled = await callJson<TaskEnvelope>(ctx, 'GET', `api/v1/task/${encodeURIComponent(taskId)}`, undefined, headers);
+        return polled.data ? finalTask(polled.data) : null;
+      },
+      { taskId, read: (task) => finalTask(task as NonNullable<TaskEnvelope['data']>) },
+    );
     if ((finished.status ?? '').toLowerCase() === 'failed') {
       const message = finished.error?.message ?? 'task failed';
       throw new ProviderCallError(isCreditMessage(message) ? 'NO_CREDITS' : 'SERVER_ERROR', `PiAPI task ${taskId} failed: ${message}`);

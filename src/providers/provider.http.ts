@@ -80,12 +80,24 @@ export const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** Polls until `step` returns a value; each poll waits the context's interval; gives up at the request timeout. */
-export async function pollUntil<T>(ctx: AdapterContext, step: () => Promise<T | null>): Promise<T> {
+export async function pollUntil<T>(
+  ctx: AdapterContext,
+  step: () => Promise<T | null>,
+  notified?: { taskId: string; read: (task: Record<string, unknown>) => T | null },
+): Promise<T> {
   const deadline = Date.now() + ctx.timeoutMs;
   for (;;) {
     const value = await step();
     if (value !== null) return value;
     if (Date.now() >= deadline) throw new ProviderCallError('TIMEOUT', `Task not finished within ${ctx.timeoutMs} ms`);
-    await sleep(ctx.pollIntervalMs, ctx.signal);
+    if (notified && ctx.waitForTask) {
+      // A webhook may bring the finished task before the next poll would.
+      const task = await ctx.waitForTask(notified.taskId, ctx.pollIntervalMs);
+      ctx.signal.throwIfAborted();
+      const early = task ? notified.read(task) : null;
+      if (early !== null) return early;
+    } else {
+      await sleep(ctx.pollIntervalMs, ctx.signal);
+    }
   }
 }

@@ -53,6 +53,11 @@ export interface AdapterContext {
   signal: AbortSignal;
   timeoutMs: number;
   pollIntervalMs: number;
+  /**
+   * Waits up to `ms` for the provider to notify us (by webhook) that `taskId` changed; resolves with the task
+   * it sent, or null. Without webhooks it simply waits, so a poll loop wakes early only when one arrives.
+   */
+  waitForTask?(taskId: string, ms: number): Promise<Record<string, unknown> | null>;
 }
 
 export type ProviderFailure = 'TIMEOUT' | 'RATE_LIMITED' | 'SERVER_ERROR' | 'NO_CREDITS' | 'EMPTY_RESULT' | 'REJECTED';

@@ -49,6 +49,14 @@ export interface PubSubEvents {
   cancel: CancelRequest;
   /** Paid-provider alerts (low credits, provider down, failure rate, slow answers). */
   providerAlerts: ProviderAlertEvent;
+  /** A provider's own notice that one of its tasks changed (PiAPI webhooks), keyed by the provider's task id. */
+  providerTask: ProviderTaskNotice;
+}
+
+export interface ProviderTaskNotice {
+  taskId: string;
+  /** The task object as the provider sent it. */
+  data: Record<string, unknown>;
 }
 
 type Listener = (payload: unknown) => void;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import stringify from 'safe-stable-stringify';
@@ -13,7 +13,7 @@ import { CircuitBreaker, ProviderRateLimits } from '../providers/provider.guards
 import { ADAPTERS, featureOf, missingParams, parseRoutingRules, type Route, route, type RoutingRule } from '../providers/provider.routing.ts';
 import type { AdapterContext, ProviderRequest } from '../providers/provider.types.ts';
 import { type Actor, isAdmin } from './actor.ts';
-import { AppError, badInput, notFound } from './errors.ts';
+import { AppError, badInput, notFound, unauthenticated } from './errors.ts';
 import { generateImageInput, type ImageJobInput } from './generation.inputs.ts';
 import { isUuid, parseInput } from './validation.ts';
 
@@ -248,7 +248,44 @@ export class ProviderService {
       signal,
       timeoutMs: this.config.PROVIDER_REQUEST_TIMEOUT_MS,
       pollIntervalMs: this.config.PROVIDER_POLL_INTERVAL_MS,
+      waitForTask: (taskId, ms) => this.waitForTask(taskId, ms, signal),
     };
+  }
+
+  /* ---- webhooks ---- */
+
+  /** Resolves with the task a provider's webhook brought for `taskId` within `ms`, else null. */
+  private async waitForTask(taskId: string, ms: number, signal: AbortSignal): Promise<Record<string, unknown> | null> {
+    const notices = await this.pubsub.subscribe('providerTask', taskId);
+    const timeout = AbortSignal.any([AbortSignal.timeout(ms), signal]);
+    const stop = () => void notices.return?.();
+    timeout.addEventListener('abort', stop, { once: true });
+    try {
+      const step = await notices.next();
+      return step.done ? null : step.value.data;
+    } finally {
+      timeout.removeEventListener('abort', stop);
+      await notices.return?.();
+    }
+  }
+
+  /**
+   * A PiAPI webhook (`config.webhook_url` set on the provider): accepted only with the `x-webhook-secret` of an
+   * active PiAPI provider (`config.webhook_secret`), then handed to whichever worker polls that task.
+   */
+  async acceptPiApiWebhook(em: EntityManager, secret: string | undefined, body: unknown): Promise<{ taskId: string }> {
+    const providers = await em.find(Provider, { type: 'PIAPI', isActive: true });
+    const given = Buffer.from(secret ?? '');
+    const known = providers.some((p) => {
+      const expected = Buffer.from(typeof p.config?.webhook_secret === 'string' ? p.config.webhook_secret : '');
+      return expected.length > 0 && expected.length === given.length && timingSafeEqual(expected, given);
+    });
+    if (!known) throw unauthenticated('Unknown webhook secret');
+    const data = (body as { data?: Record<string, unknown> } | null)?.data;
+    const taskId = typeof data?.task_id === 'string' ? data.task_id : null;
+    if (!data || !taskId) throw badInput('A PiAPI webhook carries { timestamp, data: { task_id, status, … } }', { field: 'data.task_id' });
+    await this.pubsub.publish('providerTask', taskId, { taskId, data });
+    return { taskId };
   }
 
   prices(provider: Provider): Record<string, number> {
