@@ -61,7 +61,17 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'worker stopping: finishing running jobs');
-  await Promise.all(workers.map((w) => w.close().catch((error) => logger.error({ err: error }, 'closing worker failed'))));
+  // Running jobs get WORKER_SHUTDOWN_GRACE_MS to finish; past it (or with Redis gone) the worker lets go of them,
+  // and their locks lapse so another worker, or this one restarted, runs them again from the start.
+  const graceful = Promise.all(workers.map((w) => w.close().catch((error) => logger.error({ err: error }, 'closing worker failed'))));
+  const timedOut = await Promise.race([
+    graceful.then(() => false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(true), config.WORKER_SHUTDOWN_GRACE_MS).unref()),
+  ]);
+  if (timedOut) {
+    logger.warn({ graceMs: config.WORKER_SHUTDOWN_GRACE_MS }, 'running jobs did not finish in time; leaving them to be run again');
+    await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+  }
   await heartbeat.stop();
   await Promise.all(engines.map((e) => e.close?.()));
   await core.close();

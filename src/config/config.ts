@@ -28,6 +28,7 @@ const envSchema = z.object({
   WORKER_ENGINES: z.string().default('builtin,provider,comfyui'),
   /** How long a worker's hold on a job lasts without renewal: a worker that dies loses its jobs to others after this. */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   DEFAULT_ENGINE: z.enum(ENGINE_FAMILIES).default('builtin'),
   UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(524_288_000),
   UPLOAD_MAX_PIXELS: z.coerce.number().int().positive().default(50_000_000),

@@ -28,6 +28,10 @@ export class GenerationQueues {
           // The Job row is the record; BullMQ keeps only a short tail for debugging.
           removeOnComplete: { count: 1000 },
           removeOnFail: { count: 5000 },
+          // An engine's own failure is final (the worker raises it as unrecoverable). Anything else — the
+          // database or Redis gone while a job ran — is retried later from the start, so no job is lost.
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 2000 },
         },
       });
       this.queues.set(family, queue);
