@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
+import sharp from 'sharp';
 import { ffmpeg } from '../../../src/media/ffmpeg.tool.ts';
 
 /**
@@ -105,4 +106,22 @@ export async function encodeFrames(options: EncodeOptions): Promise<{ poster: Ui
   signal.throwIfAborted();
   if (!poster) throw new Error(`poster frame ${options.posterIndex} was never rendered`);
   return { poster };
+}
+
+/**
+ * An image's bytes as width × height RGB (covering the frame, centre crop), in memory that the render threads
+ * share without copying.
+ */
+export async function toSharedRgb(image: Buffer, width: number, height: number, what: string): Promise<Uint8Array> {
+  const { data: rgb, info } = await sharp(image)
+    .rotate()
+    .resize(width, height, { fit: 'cover' })
+    .flatten({ background: '#000000' })
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || rgb.length !== width * height * 3) throw new Error(`could not convert ${what} to ${width}x${height} RGB`);
+  const shared = new Uint8Array(new SharedArrayBuffer(rgb.length));
+  shared.set(rgb);
+  return shared;
 }

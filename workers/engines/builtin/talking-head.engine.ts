@@ -5,7 +5,7 @@ import { ffmpeg } from '../../../src/media/ffmpeg.tool.ts';
 import { GENERATION_JOB_NAMES } from '../../../src/queue/queue.names.ts';
 import type { TalkingHeadJobInput } from '../../../src/services/generation.inputs.ts';
 import type { Engine, EngineDeps, EngineRun } from '../../engine.types.ts';
-import { createFramePool, encodeFrames, withTempDir } from './frame.pipeline.ts';
+import { createFramePool, encodeFrames, toSharedRgb, withTempDir } from './frame.pipeline.ts';
 import { loudnessEnvelope, type HeadFrameTask } from './talking-head.render.ts';
 
 /** The envelope is measured at this rate; plenty for loudness. */
@@ -23,15 +23,7 @@ async function loadPortrait(run: EngineRun, assetId: string) {
     .toBuffer({ resolveWithObject: true });
   const width = Math.max(16, fitted.info.width - (fitted.info.width % 2));
   const height = Math.max(16, fitted.info.height - (fitted.info.height % 2));
-  const { data: rgb, info } = await sharp(fitted.data)
-    .resize(width, height, { fit: 'cover' })
-    .flatten({ background: '#000000' })
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 || rgb.length !== width * height * 3) throw new Error(`could not convert asset ${assetId} to ${width}x${height} RGB`);
-  const shared = new Uint8Array(new SharedArrayBuffer(rgb.length));
-  shared.set(rgb);
+  const shared = await toSharedRgb(fitted.data, width, height, `asset ${assetId}`);
   return { width, height, rgb: shared };
 }
 

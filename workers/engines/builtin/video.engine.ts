@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { GENERATION_JOB_NAMES } from '../../../src/queue/queue.names.ts';
 import type { VideoJobInput } from '../../../src/services/generation.inputs.ts';
 import type { Engine, EngineDeps, EngineRun } from '../../engine.types.ts';
-import { createFramePool, encodeFrames, withTempDir } from './frame.pipeline.ts';
+import { createFramePool, encodeFrames, toSharedRgb, withTempDir } from './frame.pipeline.ts';
 import type { FrameTask } from './video.render.ts';
 
 const UPSCALE_NOTE = 'not available in builtin engine';
@@ -12,17 +12,7 @@ const UPSCALE_NOTE = 'not available in builtin engine';
 /** Loads the still to animate, covering the frame (centre crop), as RGB in memory worker threads share. */
 async function loadSource(run: EngineRun, assetId: string, width: number, height: number): Promise<Uint8Array> {
   const { data } = await run.readAsset(assetId);
-  const { data: rgb, info } = await sharp(data)
-    .rotate()
-    .resize(width, height, { fit: 'cover' })
-    .flatten({ background: '#000000' })
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 || rgb.length !== width * height * 3) throw new Error(`could not convert asset ${assetId} to ${width}x${height} RGB`);
-  const shared = new Uint8Array(new SharedArrayBuffer(rgb.length));
-  shared.set(rgb);
-  return shared;
+  return toSharedRgb(data, width, height, `asset ${assetId}`);
 }
 
 /**
