@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../helpers/env.ts';
 import { getJson } from '../helpers/media.ts';
-import { type RunningProcess, startProcess } from '../helpers/processes.ts';
-import getPort from 'get-port';
+import { type RunningProcess, startApi } from '../helpers/processes.ts';
 
 /** OpenAPI 3 of every compat route, Swagger UI and ReDoc, all served by the API itself (no CDN). */
 describe('REST API docs', () => {
@@ -10,9 +9,9 @@ describe('REST API docs', () => {
   let url: string;
 
   beforeAll(async () => {
-    const port = await getPort({ host: '127.0.0.1' });
-    api = await startProcess('rest-compat/main.ts', { ...testEnv(), HOST: '127.0.0.1', PORT: String(port) });
-    url = `http://127.0.0.1:${port}`;
+    const started = await startApi(testEnv());
+    api = started.api;
+    url = `http://127.0.0.1:${started.port}`;
   });
 
   afterAll(async () => {

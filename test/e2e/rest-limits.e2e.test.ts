@@ -1,10 +1,9 @@
-import getPort from 'get-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import { gql } from '../helpers/graphql.ts';
 import { getJson, pngBytes, postJson, wavBytes } from '../helpers/media.ts';
-import { type RunningProcess, startProcess } from '../helpers/processes.ts';
+import { type RunningProcess, startApi } from '../helpers/processes.ts';
 import { createTestUser } from '../helpers/users.ts';
 
 /**
@@ -19,9 +18,9 @@ describe('REST limits, quotas and anonymous access', () => {
 
   beforeAll(async () => {
     core = await testCore(env);
-    const ports = [await getPort({ host: '127.0.0.1' }), await getPort({ host: '127.0.0.1' })];
-    apis = await Promise.all(ports.map((port) => startProcess('rest-compat/main.ts', { ...env, HOST: '127.0.0.1', PORT: String(port) })));
-    urls = ports.map((port) => `http://127.0.0.1:${port}`);
+    const started = await Promise.all([startApi(env), startApi(env)]);
+    apis = started.map((s) => s.api);
+    urls = started.map((s) => `http://127.0.0.1:${s.port}`);
     // Warm both processes (another client's budget), so a burst fits well inside one 1-second window.
     const warm = await createTestUser(core);
     await Promise.all(urls.map((url) => getJson(`${url}/api/v1/tasks`, { authorization: `Bearer ${warm.token}` })));

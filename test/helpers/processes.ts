@@ -52,9 +52,12 @@ export interface RunningSystem {
 
 /** The real API on a free port and one real worker process, sharing the test's environment. */
 export async function startSystem(env: Record<string, string>): Promise<RunningSystem> {
-  const port = await getPort({ host: '127.0.0.1' });
-  const fullEnv = { ...env, PORT: String(port), HOST: '127.0.0.1' };
-  const [api, worker] = await Promise.all([startProcess('rest-compat/main.ts', fullEnv), startProcess('workers/main.ts', fullEnv)]);
+  const { api, port } = await startApi(env);
+  // The worker builds result URLs from HOST and PORT, so it starts once the API's port is known.
+  const worker = await startProcess('workers/main.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' }).catch(async (error) => {
+    await api.stop();
+    throw error;
+  });
   return {
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
@@ -64,4 +67,20 @@ export async function startSystem(env: Record<string, string>): Promise<RunningS
       await Promise.all([api.stop(), worker.stop()]);
     },
   };
+}
+
+/**
+ * The API on a free port. Test files run in parallel processes, so a port found free can be taken before the
+ * API binds it; then another port is tried.
+ */
+export async function startApi(env: Record<string, string>, attempts = 5): Promise<{ api: RunningProcess; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await getPort({ host: '127.0.0.1' });
+    try {
+      const api = await startProcess('rest-compat/main.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' });
+      return { api, port };
+    } catch (error) {
+      if (attempt >= attempts || !String((error as Error).message).includes('EADDRINUSE')) throw error;
+    }
+  }
 }
