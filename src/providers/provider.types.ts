@@ -1,19 +1,12 @@
 import type { ProviderType } from '../db/entities/provider.entity.ts';
+import type { ImageJobInput } from '../services/generation.inputs.ts';
 
 export const PROVIDER_FEATURES = ['txt2img', 'img2img', 'inpaint', 'upscale', 'faceswap', 'controlnet', 'vision'] as const;
 export type ProviderFeature = (typeof PROVIDER_FEATURES)[number];
 
 /** One image request as a provider adapter sees it: the job's input with the route's model. */
-export interface ProviderRequest {
-  prompt: string;
-  negativePrompt: string | null;
-  width: number;
-  height: number;
-  steps: number;
-  guidance: number;
-  seed: number;
-  numImages: number;
-  style: string | null;
+export interface ProviderRequest
+  extends Pick<ImageJobInput, 'prompt' | 'negativePrompt' | 'width' | 'height' | 'steps' | 'guidance' | 'seed' | 'numImages' | 'style'> {
   feature: ProviderFeature;
   /** The model the route asked for (dall-e-3, midjourney, sdxl, …); null for the provider's default. */
   model: string | null;
