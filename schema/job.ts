@@ -148,7 +148,11 @@ const VideoConfigInput = builder.inputType('VideoConfigInput', {
   fields: (t) => ({
     fps: t.int({ required: false, description: 'Overrides fps.' }),
     resolution: t.string({ required: false, description: '"WIDTHxHEIGHT", each side 64–1920 and even. Default 512x512.' }),
-    upscale: t.boolean({ required: false }),
+    upscale: t.boolean({
+      required: false,
+      description:
+        'Render at half (or a quarter) of the resolution and upscale every frame with an ESRGAN pack (engine onnx, chosen when a live worker has one); the video keeps the asked resolution. Without such a worker the video is rendered at the resolution and result.upscale says it was not applied.',
+    }),
   }),
 });
 

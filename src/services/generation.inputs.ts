@@ -137,6 +137,15 @@ export interface UpscaleJobInput {
   upscale: { assetId: string; scale: 2 | 4; model: string | null };
 }
 
+/**
+ * The upscale pack for a video of width × height: frames render at 1/scale of it, so the scale must divide
+ * both sides; ×2 is preferred (less for the model to invent), then ×4.
+ */
+export function chooseVideoUpscaler<T extends { name: string; details: Record<string, unknown> }>(packs: T[], width: number, height: number): T | undefined {
+  const fits = (scale: number) => packs.find((p) => Number(p.details.scale) === scale && width % scale === 0 && height % scale === 0);
+  return fits(2) ?? fits(4);
+}
+
 export const generateBatchInput = z.object({
   requests: z.array(z.unknown()).min(1, 'must hold at least one request').max(100, 'at most 100 requests a batch'),
   priority: priority.default(5),
@@ -185,6 +194,8 @@ export interface VideoJobInput {
   /** Rendered in order into one video; a request without scenes is one scene. */
   scenes: VideoScene[];
   upscale: boolean;
+  /** The ESRGAN pack chosen at submission for `upscale` (onnx engine); absent → the worker picks or cannot upscale. */
+  upscaleModel?: string | null;
   characterId: string | null;
   projectId: string | null;
 }

@@ -19,6 +19,7 @@ import {
   MAX_SEED,
   synthesizeSpeechInput,
   upscaleImageInput,
+  chooseVideoUpscaler,
   type UpscaleImageInput,
   type UpscaleJobInput,
   type GenerateImageInput,
@@ -244,7 +245,27 @@ export class JobService {
       characterId: request.characterId ?? null,
       projectId: request.projectId ?? null,
     };
-    return this.submit(em, actor, { kind: 'VIDEO', input, priority, timeout, prompt: input.prompt, engine: this.engineFor(engine, applied.engine) });
+    const requested = engine ?? applied.engine ?? null;
+    if (input.upscale && (requested === null || requested === 'onnx')) {
+      input.upscaleModel = await this.videoUpscaler(width, height, requested === 'onnx');
+    }
+    // An upscale a live worker can do sends the video to the onnx engine, which renders and then upscales.
+    const family = this.engineFor(engine ?? (input.upscaleModel ? 'onnx' : null), applied.engine);
+    return this.submit(em, actor, { kind: 'VIDEO', input, priority, timeout, prompt: input.prompt, engine: family });
+  }
+
+  /**
+   * The ESRGAN pack of a live worker that fits the video's size. Without one the video is still made, at its
+   * size and marked not upscaled, unless the request insisted on the onnx engine.
+   */
+  private async videoUpscaler(width: number, height: number, required: boolean): Promise<string | null> {
+    const upscalers = this.workers ? (await this.workers.models()).filter((m) => m.kind === 'UPSCALE') : [];
+    const chosen = chooseVideoUpscaler(upscalers, width, height);
+    if (chosen || !required) return chosen?.name ?? null;
+    const list = upscalers.map((m) => `${m.name} (×${m.details.scale})`).join(', ') || 'none (no worker with an upscale pack is online)';
+    throw badInput(`No ×2 or ×4 upscale model can upscale to ${width}x${height} (both sides must divide by the scale). Available: ${list}`, {
+      field: 'videoConfig.upscale',
+    });
   }
 
   async createSpeechJob(em: EntityManager, actor: Actor, raw: SynthesizeSpeechInput): Promise<Job> {

@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
 import { decodeWav } from '../../src/media/espeak.tool.ts';
+import { ffprobe } from '../../src/media/ffmpeg.tool.ts';
+import { renderFrame } from '../../workers/engines/builtin/video.render.ts';
+import { UPSCALE_TILES, upscaleTiled } from '../../workers/engines/onnx/upscale.pipeline.ts';
 import { writeTinyEsrgan, writeTinyPiper, writeTinyStableDiffusion, writeTinyStableDiffusionXL } from '../../workers/engines/onnx/tiny-packs.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import { collect, gql, wsClient } from '../helpers/graphql.ts';
@@ -136,6 +140,55 @@ describe('onnx engine end to end (tiny Stable Diffusion pack, CPU execution prov
     expect(img2img.at(-1)!.status).toBe('COMPLETED');
     // strength 0.5 of 4 steps runs the last 2.
     expect(await stepsRun(img2img.id)).toBe(2);
+  });
+
+  it('upscales a video with upscale: true: frames rendered at half size, each through the ESRGAN pack, encoded at the asked size', async () => {
+    const created = await gql<{ generateVideo: { id: string; engine: string } }, unknown>(
+      system.url,
+      'mutation ($i: GenerateVideoInput!) { generateVideo(input: $i) { id engine } }',
+      { i: { prompt: 'a harbour at dawn', numFrames: 5, seed: 21, videoConfig: { fps: 10, resolution: '96x64', upscale: true } } },
+      user.token,
+    );
+    expect(created.errors).toBeUndefined();
+    // Nothing named the engine: a live worker with an ESRGAN pack makes it the onnx engine's job.
+    expect(created.data!.generateVideo.engine).toBe('onnx');
+    const client = wsClient(system.wsUrl, user.token);
+    const events = (await collect<ProgressEvent>(client, PROGRESS, { id: created.data!.generateVideo.id }).done).map((e) => e.jobProgress);
+    await client.dispose();
+    const final = events.at(-1)! as ProgressEvent['jobProgress'] & { result: { urls: string[]; upscale: unknown; width: number } };
+    expect(final.error).toBeNull();
+    expect(final.result.upscale).toEqual({ applied: true, model: 'tiny-esrgan-x2', scale: 2, renderedWidth: 48, renderedHeight: 32 });
+
+    const download = async (url: string) => Buffer.from(await (await fetch(url, { headers: { authorization: `Bearer ${user.token}` } })).arrayBuffer());
+    const dir = mkdtempSync(path.join(tmpdir(), 'atelier-upscaled-video-'));
+    const file = path.join(dir, 'video.mp4');
+    writeFileSync(file, await download(final.result.urls[0]!));
+    const stream = (await ffprobe(file, ['-count_frames'])).streams.find((s) => s.codec_type === 'video') as unknown as { width: number; height: number; nb_read_frames: string };
+    expect([stream.width, stream.height, Number(stream.nb_read_frames)]).toEqual([96, 64, 5]);
+
+    // The poster (middle frame, lossless PNG) is exactly the builtin frame at 48×32 run through the same pack here.
+    const session = await ort.InferenceSession.create(path.join(modelsDir, 'tiny-esrgan-x2', 'tiny-esrgan-x2.onnx'));
+    const small = renderFrame({ prompt: 'a harbour at dawn', negativePrompt: null, seed: 21, width: 48, height: 32, fps: 10, motionScale: 1, frame: 2 });
+    const expected = await upscaleTiled(session, small, 48, 32, 2, UPSCALE_TILES);
+    const poster = await sharp(await download(final.result.urls[1]!)).raw().toBuffer({ resolveWithObject: true });
+    expect([poster.info.width, poster.info.height]).toEqual([96, 64]);
+    expect(Buffer.from(expected).equals(poster.data)).toBe(true);
+
+    const logs = await gql<{ jobLogs: { message: string }[] }, unknown>(system.url, 'query ($id: ID!) { jobLogs(id: $id) { message } }', { id: created.data!.generateVideo.id }, user.token);
+    expect(logs.data!.jobLogs.map((l) => l.message)).toContain('Upscaling every frame ×2 with tiny-esrgan-x2 to 96x64');
+
+    // The builtin engine, named, makes the video at its size and says it did not upscale.
+    const builtin = await gql<{ generateVideo: { id: string } }, unknown>(
+      system.url,
+      'mutation ($i: GenerateVideoInput!) { generateVideo(input: $i) { id } }',
+      { i: { prompt: 'a harbour at dawn', numFrames: 2, engine: 'builtin', videoConfig: { resolution: '96x64', upscale: true } } },
+      user.token,
+    );
+    const other = wsClient(system.wsUrl, user.token);
+    const done = (await collect<ProgressEvent>(other, PROGRESS, { id: builtin.data!.generateVideo.id }).done).at(-1)!.jobProgress;
+    await other.dispose();
+    expect((done.result as unknown as { upscale: { applied: boolean }; width: number }).upscale.applied).toBe(false);
+    expect((done.result as unknown as { width: number }).width).toBe(96);
   });
 
   it('lists the Piper voice beside the builtin ones and speaks with it (eSpeak NG phonemes → ids → model → WAV)', async () => {

@@ -297,6 +297,26 @@ describe('JobService (real Postgres and BullMQ)', () => {
     });
   });
 
+  describe('createVideoJob with upscale', () => {
+    const upscaled = { prompt: 'a pier', numFrames: 2, videoConfig: { resolution: '128x96', upscale: true } };
+
+    it('without a live upscale pack, still queues the video on the default engine with no upscale model', async () => {
+      const job = await core.jobs.createVideoJob(em(), user.actor, upscaled);
+      expect(job.engine).toBe('builtin');
+      expect(job.input).toMatchObject({ upscale: true, width: 128, height: 96 });
+      expect(job.input.upscaleModel ?? null).toBeNull();
+    });
+
+    it('refuses the onnx engine by name when no live worker can upscale, saying why', async () => {
+      const error = await rejection(core.jobs.createVideoJob(em(), user.actor, { ...upscaled, engine: 'onnx' }));
+      expect(error.code).toBe('BAD_USER_INPUT');
+      expect(error.message).toBe(
+        'No ×2 or ×4 upscale model can upscale to 128x96 (both sides must divide by the scale). Available: none (no worker with an upscale pack is online)',
+      );
+      expect(error.details).toMatchObject({ field: 'videoConfig.upscale' });
+    });
+  });
+
   describe('when the queue is unavailable', () => {
     it('throws SERVICE_UNAVAILABLE after the Redis connection is gone, and the row says FAILED / QUEUE_UNAVAILABLE', async () => {
       const broken = await testCore();

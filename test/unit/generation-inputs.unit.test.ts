@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/services/errors.ts';
-import { generateImageInput, MAX_SEED } from '../../src/services/generation.inputs.ts';
+import { chooseVideoUpscaler, generateImageInput, MAX_SEED } from '../../src/services/generation.inputs.ts';
 import { parseInput } from '../../src/services/validation.ts';
 
 const parse = (input: Record<string, unknown>) => parseInput(generateImageInput, input);
@@ -141,5 +141,21 @@ describe('generateImageInput via parseInput', () => {
     const error = thrown(() => parse('not an object' as unknown as Record<string, unknown>));
     expect(error.code).toBe('BAD_USER_INPUT');
     expect((error.details!.fields as { field: string }[]).map((f) => f.field)).toEqual(['(input)']);
+  });
+});
+
+describe('chooseVideoUpscaler', () => {
+  const x2 = { name: 'esrgan-x2', details: { scale: 2 } };
+  const x4 = { name: 'esrgan-x4', details: { scale: 4 } };
+  const speech = { name: 'voice', details: {} };
+
+  it('prefers ×2, whatever the order of the packs', () => {
+    expect(chooseVideoUpscaler([x4, speech, x2], 1280, 768)).toBe(x2);
+  });
+
+  it('takes ×4 only when both sides divide by 4', () => {
+    expect(chooseVideoUpscaler([x4], 1280, 768)).toBe(x4);
+    expect(chooseVideoUpscaler([x4], 1282, 768)).toBeUndefined();
+    expect(chooseVideoUpscaler([speech], 1280, 768)).toBeUndefined();
   });
 });

@@ -287,7 +287,7 @@ describe('builtin video engine', () => {
   it('renders at the asked size when upscale is asked, and says so', async () => {
     const fake = fakeRun(videoInput({ upscale: true }));
     const output = await engine.run(fake.run);
-    expect(output.extra).toMatchObject({ upscale: 'not available in builtin engine', width: 48, height: 32 });
+    expect(output.extra).toMatchObject({ upscale: { applied: false, reason: expect.stringContaining('no upscale model') }, width: 48, height: 32 });
     expect(fake.saved[0]).toMatchObject({ width: 48, height: 32 });
     expect(fake.notes.some((n) => n.includes('Upscale requested'))).toBe(true);
   });

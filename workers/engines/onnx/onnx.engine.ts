@@ -4,18 +4,15 @@ import { GENERATION_JOB_NAMES } from '../../../src/queue/queue.names.ts';
 import { AppError } from '../../../src/services/errors.ts';
 import { createEspeak, encodeWav } from '../../../src/media/espeak.tool.ts';
 import { ffmpeg } from '../../../src/media/ffmpeg.tool.ts';
-import type { ImageJobInput, SpeechJobInput, UpscaleJobInput } from '../../../src/services/generation.inputs.ts';
+import { chooseVideoUpscaler, type ImageJobInput, type SpeechJobInput, type UpscaleJobInput, type VideoJobInput } from '../../../src/services/generation.inputs.ts';
 import type { Engine, EngineDeps, EngineRun } from '../../engine.types.ts';
+import { createVideoFramePool, renderVideo } from '../builtin/video.engine.ts';
 import type { ModelPack } from './model.catalog.ts';
 import { OnnxRuntime } from './onnx.runtime.ts';
 import { loadSdPackFiles, pngToRgb, rgbToPng, runStableDiffusion, type SdPackFiles, type SdSessions } from './sd.pipeline.ts';
 import { phonemeIds, type PiperConfig, synthesiseIds, toInt16 } from './piper.pipeline.ts';
 import { UnetBatcher } from './unet.batcher.ts';
-import { upscaleTiled } from './upscale.pipeline.ts';
-
-/** Input pixels per upscale tile side, and the overlap read around each (beyond ESRGAN's receptive radius at this size). */
-const UPSCALE_TILE = 256;
-const UPSCALE_OVERLAP = 16;
+import { UPSCALE_TILES, upscaleTiled } from './upscale.pipeline.ts';
 
 /** Loads a pack's components for one job from the session cache; `release` hands them back. */
 async function sdSessions(runtime: OnnxRuntime, run: EngineRun, pack: ModelPack, device: Parameters<OnnxRuntime['session']>[0], withEncoder: boolean) {
@@ -69,8 +66,7 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
       try {
         if (!held.cached) run.note(`Loaded ${pack.name} on ${lease.device.id} in ${held.loadMs} ms`);
         const out = await upscaleTiled(held.session, new Uint8Array(rgb), info.width, info.height, scale, {
-          tile: UPSCALE_TILE,
-          overlap: UPSCALE_OVERLAP,
+          ...UPSCALE_TILES,
           signal: run.signal,
           onTile: (done, total) => run.progress(done / total, `Tile ${done}/${total}`),
         });
@@ -218,7 +214,43 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
     },
     close: () => espeak.close(),
   };
-  return [image, speech];
+  // Video jobs render as the builtin engine does; `upscale: true` runs each frame through an ESRGAN pack.
+  const framePool = createVideoFramePool(deps.threads);
+  const video: Engine = {
+    name: 'onnx',
+    jobNames: [GENERATION_JOB_NAMES.VIDEO],
+    async run(run) {
+      await runtime.ready;
+      const input = run.job.input as unknown as VideoJobInput;
+      const upscalers = runtime.packs.filter((p) => p.kind === 'UPSCALE');
+      const pack = !input.upscale
+        ? undefined
+        : input.upscaleModel
+          ? runtime.pick(input.upscaleModel, ['UPSCALE'], 'videoConfig.upscale')
+          : chooseVideoUpscaler(upscalers, input.width, input.height);
+      if (!pack) return renderVideo(run, framePool, deps.threads);
+      const lease = await runtime.admit(run.job.id, pack, run.signal);
+      try {
+        const held = await runtime.session(lease.device, pack.file!);
+        try {
+          if (!held.cached) run.note(`Loaded ${pack.name} on ${lease.device.id} in ${held.loadMs} ms`);
+          const scale = Number(pack.details.scale);
+          const output = await renderVideo(run, framePool, deps.threads, {
+            model: pack.name,
+            scale,
+            upscale: (rgb, width, height, signal) => upscaleTiled(held.session, rgb, width, height, scale, { ...UPSCALE_TILES, signal }),
+          });
+          return { ...output, extra: { ...output.extra, device: lease.device.id, executionProvider: runtime.execution.provider } };
+        } finally {
+          held.release();
+        }
+      } finally {
+        lease.release();
+      }
+    },
+    close: () => framePool.destroy(),
+  };
+  return [image, speech, video];
 }
 
 const silentLog = {

@@ -1,6 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import type { Runner } from './sd.pipeline.ts';
 
+/** Input pixels per tile side, and the overlap read around each (beyond ESRGAN's receptive radius at this size). */
+export const UPSCALE_TILES = { tile: 256, overlap: 16 } as const;
+
 export interface TileOptions {
   /** Input pixels per tile side (before the overlap is added). */
   tile: number;
