@@ -23,13 +23,14 @@ export async function gql<T, V>(
   return (await response.json()) as GraphQLResponse<T>;
 }
 
-export function wsClient(wsUrl: string, token?: string): Client {
+export function wsClient(wsUrl: string, token?: string, { lazy = true } = {}): Client {
   return createClient({
     url: wsUrl,
     webSocketImpl: WebSocket,
     connectionParams: token ? { authorization: `Bearer ${token}` } : {},
     retryAttempts: 0,
-    lazy: true,
+    // Not lazy: one socket kept open across subscriptions, as a long-lived client holds it.
+    lazy,
   });
 }
 

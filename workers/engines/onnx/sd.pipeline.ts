@@ -154,18 +154,17 @@ async function rgbToTensor(rgb: Uint8Array, width: number, height: number) {
 /** [1,3,H,W] in [-1, 1] → RGB bytes (HWC). */
 export async function tensorToRgb(data: Float32Array, width: number, height: number): Promise<Uint8Array> {
   const plane = width * height;
-  const rgb = new Uint8Array(plane * 3);
+  // A clamped array rounds and clamps on store, in one step.
+  const rgb = new Uint8ClampedArray(plane * 3);
   for (let start = 0; start < plane; start += PIXELS_PER_SLICE) {
     const end = Math.min(plane, start + PIXELS_PER_SLICE);
-    for (let p = start; p < end; p++) {
-      for (let c = 0; c < 3; c++) {
-        const v = (data[c * plane + p]! / 2 + 0.5) * 255;
-        rgb[p * 3 + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
-      }
+    for (let c = 0; c < 3; c++) {
+      const offset = c * plane;
+      for (let p = start; p < end; p++) rgb[p * 3 + c] = (data[offset + p]! / 2 + 0.5) * 255;
     }
     await yieldToLoop();
   }
-  return rgb;
+  return new Uint8Array(rgb.buffer);
 }
 
 /**
