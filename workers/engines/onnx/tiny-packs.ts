@@ -154,11 +154,13 @@ export async function writeTinyStableDiffusion(dir: string, options: TinySdOptio
         { name: 'text_w', dims: [1, 4, 1, 1], data: f32(4, seed + 4, 2) },
         { name: 'to_4d', dims: [4], data: i64([-1, 1, 1, 1]) },
         { name: 'time_w', dims: [1], data: new Float32Array([0.0005]) },
-        ...(W ? [
-          { name: 'in_w', dims: [W, 4, 3, 3], data: f32(W * 36, seed + 7, 0.1) },
-          { name: 'mid_w', dims: [W, W, 3, 3], data: f32(W * W * 9, seed + 8, 0.02) },
-          { name: 'out_w', dims: [4, W, 3, 3], data: f32(W * 36, seed + 9, 0.01) },
-        ] : []),
+        ...(W
+          ? [
+              { name: 'in_w', dims: [W, 4, 3, 3], data: f32(W * 36, seed + 7, 0.1) },
+              { name: 'mid_w', dims: [W, W, 3, 3], data: f32(W * W * 9, seed + 8, 0.02) },
+              { name: 'out_w', dims: [4, W, 3, 3], data: f32(W * 36, seed + 9, 0.01) },
+            ]
+          : []),
       ],
       nodes: [
         ...(W
