@@ -48,8 +48,21 @@ export class JobLifecycle {
     );
     if (!started) return null;
     await em.refresh(job);
+    await this.removeLeftovers(em, job);
     await this.publish(job);
     return job;
+  }
+
+  /**
+   * Files an earlier attempt saved before it died, failed or was cancelled: a job that starts again makes
+   * all of its outputs anew, so these would otherwise sit beside them as duplicates.
+   */
+  private async removeLeftovers(em: EntityManager, job: Job) {
+    const leftovers = await em.find(Asset, { job: job.id }, { fields: ['id', 'storageKey'] });
+    if (!leftovers.length) return;
+    await em.nativeDelete(Asset, { id: { $in: leftovers.map((a) => a.id) } });
+    await Promise.all(leftovers.map((a) => this.storage.remove(a.storageKey)));
+    await this.log(em, job, 'warn', `Removed ${leftovers.length} file(s) an earlier attempt left`);
   }
 
   /**

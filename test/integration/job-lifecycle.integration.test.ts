@@ -79,6 +79,21 @@ describe('JobLifecycle (real Postgres, Redis and storage)', () => {
       expect(row.errorMessage ?? null).toBeNull();
     });
 
+    it('removes the files an earlier attempt saved before it died, rows and storage both', async () => {
+      const id = await newJob();
+      const first = await core.lifecycle.start(em(), id, 'builtin');
+      const partial = await core.lifecycle.saveAsset(em(), first!, { kind: 'IMAGE', mime: 'image/png', extension: 'png', data: randomBytes(64) });
+      expect(existsSync(storagePath(partial.storageKey))).toBe(true);
+
+      // Another worker picks the job up again, as after a crash.
+      const again = await core.lifecycle.start(em(), id, 'builtin');
+      expect(again).not.toBeNull();
+      expect(await em().count(Asset, { job: id })).toBe(0);
+      expect(existsSync(storagePath(partial.storageKey))).toBe(false);
+      const logs = await core.jobs.jobLogs(em(), user.actor, id);
+      expect(logs.map((l) => l.message)).toContain('Removed 1 file(s) an earlier attempt left');
+    });
+
     it('returns null for a job that does not exist', async () => {
       expect(await core.lifecycle.start(em(), '00000000-0000-4000-8000-000000000000', 'builtin')).toBeNull();
     });

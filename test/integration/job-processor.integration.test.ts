@@ -5,7 +5,7 @@ import type { Core } from '../../src/core.ts';
 import { Job } from '../../src/db/entities/job.entity.ts';
 import { JobLog } from '../../src/db/entities/job-log.entity.ts';
 import { GENERATION_JOB_NAMES, type GenerationPayload } from '../../src/queue/queue.names.ts';
-import type { JobEvent } from '../../src/services/job.service.ts';
+import type { JobEvent } from '../../src/pubsub/pubsub.ts';
 import { handlersByJobName } from '../../workers/engine.registry.ts';
 import type { Engine } from '../../workers/engine.types.ts';
 import { createProcessor } from '../../workers/job.processor.ts';
