@@ -6,6 +6,9 @@ import { buildServer } from './server.ts';
 const config = getConfig();
 const logger = createLogger('api', config);
 const core = await createCore(config, 'api');
+// An hour is far longer than any upload stays silent, so what is older was left by a process that died.
+const swept = await core.uploads.sweepStale(60 * 60 * 1000);
+if (swept) logger.warn({ files: swept }, 'removed temp files of unfinished uploads');
 const server = await buildServer(core, logger);
 const address = await server.app.listen({ host: config.HOST, port: config.PORT });
 logger.info({ address }, 'API listening');

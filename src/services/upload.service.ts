@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -98,6 +98,25 @@ export class UploadService {
     this.storage = deps.storage;
     this.tempDir = deps.tempDir;
     this.limits = deps.limits;
+  }
+
+  /**
+   * Removes temp files of uploads that never finished (an API process killed mid-upload). Only files older
+   * than `olderThanMs` go, so uploads still streaming into another API process sharing DATA_DIR are kept.
+   */
+  async sweepStale(olderThanMs: number): Promise<number> {
+    const names = await readdir(this.tempDir).catch(() => [] as string[]);
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of names.filter((n) => n.endsWith('.upload'))) {
+      const file = path.join(this.tempDir, name);
+      const info = await stat(file).catch(() => null);
+      if (info && info.mtimeMs < cutoff) {
+        await rm(file, { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   async upload(em: EntityManager, actor: Actor, upload: IncomingUpload): Promise<Asset> {

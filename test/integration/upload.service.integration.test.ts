@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -103,6 +103,21 @@ describe('UploadService (real Postgres and storage)', () => {
     expect(await listFiles(core.config.storageDir)).toEqual(before);
     expect(await em().count(Asset, { owner: stranger.userId })).toBe(0);
     expect(await listFiles(tempDir)).toEqual([]);
+  });
+
+  it('sweeps temp files of uploads a dead process left, keeping recent ones and other files', async () => {
+    const stale = path.join(tempDir, `${randomUUID()}.upload`);
+    const fresh = path.join(tempDir, `${randomUUID()}.upload`);
+    const other = path.join(tempDir, 'notes.txt');
+    for (const file of [stale, fresh, other]) await writeFile(file, 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(stale, twoHoursAgo, twoHoursAgo);
+    await utimes(other, twoHoursAgo, twoHoursAgo);
+
+    expect(await uploads.sweepStale(3600_000)).toBe(1);
+    expect([existsSync(stale), existsSync(fresh), existsSync(other)]).toEqual([false, true, true]);
+    await rm(fresh);
+    await rm(other);
   });
 
   it('refuses an empty file', async () => {
