@@ -9,7 +9,7 @@ import type { Engine, EngineDeps, EngineRun } from '../../engine.types.ts';
 import { createVideoFramePool, renderVideo } from '../builtin/video.engine.ts';
 import type { ModelPack } from './model.catalog.ts';
 import { OnnxRuntime } from './onnx.runtime.ts';
-import { loadSdPackFiles, pngToRgb, rgbToPng, runStableDiffusion, type SdPackFiles, type SdSessions } from './sd.pipeline.ts';
+import { loadSdPackFiles, pngToRgb, rgbToPng, type Runner, runStableDiffusion, type SdPackFiles, type SdSessions } from './sd.pipeline.ts';
 import { phonemeIds, type PiperConfig, synthesiseIds, toInt16 } from './piper.pipeline.ts';
 import { UnetBatcher } from './unet.batcher.ts';
 import { UPSCALE_TILES, upscaleTiled } from './upscale.pipeline.ts';
@@ -53,6 +53,22 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
     return files;
   };
 
+  /** Runs `use` with a single-file pack's session on a device with room for it; both are handed back however it ends. */
+  async function withPackSession<T>(run: EngineRun, pack: ModelPack, use: (session: Runner, deviceId: string) => Promise<T>): Promise<T> {
+    const lease = await runtime.admit(run.job.id, pack, run.signal);
+    try {
+      const held = await runtime.session(lease.device, pack.file!);
+      try {
+        if (!held.cached) run.note(`Loaded ${pack.name} on ${lease.device.id} in ${held.loadMs} ms`);
+        return await use(held.session, lease.device.id);
+      } finally {
+        held.release();
+      }
+    } finally {
+      lease.release();
+    }
+  }
+
   async function upscale(run: EngineRun, request: UpscaleJobInput['upscale']) {
     const candidates = runtime.packs.filter((p) => p.kind === 'UPSCALE' && Number(p.details.scale) === request.scale);
     const pack = request.model ? runtime.pick(request.model, ['UPSCALE']) : candidates[0] ?? runtime.pick(`×${request.scale} upscaler`, ['UPSCALE']);
@@ -60,26 +76,17 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
     if (scale !== request.scale) throw new AppError('BAD_USER_INPUT', `Model "${pack.name}" upscales ×${scale}, not ×${request.scale}`, { field: 'scale' });
     const { data } = await run.readAsset(request.assetId);
     const { data: rgb, info } = await sharp(data).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const lease = await runtime.admit(run.job.id, pack, run.signal);
-    try {
-      const held = await runtime.session(lease.device, pack.file!);
-      try {
-        if (!held.cached) run.note(`Loaded ${pack.name} on ${lease.device.id} in ${held.loadMs} ms`);
-        const out = await upscaleTiled(held.session, new Uint8Array(rgb), info.width, info.height, scale, {
-          ...UPSCALE_TILES,
-          signal: run.signal,
-          onTile: (done, total) => run.progress(done / total, `Tile ${done}/${total}`),
-        });
-        const [width, height] = [info.width * scale, info.height * scale];
-        const png = await rgbToPng(out, width, height);
-        const asset = await run.saveAsset({ kind: 'IMAGE', mime: 'image/png', extension: 'png', data: png, width, height });
-        return { assets: [asset], extra: { model: pack.name, scale, sourceAssetId: request.assetId, device: lease.device.id } };
-      } finally {
-        held.release();
-      }
-    } finally {
-      lease.release();
-    }
+    return withPackSession(run, pack, async (session, device) => {
+      const out = await upscaleTiled(session, new Uint8Array(rgb), info.width, info.height, scale, {
+        ...UPSCALE_TILES,
+        signal: run.signal,
+        onTile: (done, total) => run.progress(done / total, `Tile ${done}/${total}`),
+      });
+      const [width, height] = [info.width * scale, info.height * scale];
+      const png = await rgbToPng(out, width, height);
+      const asset = await run.saveAsset({ kind: 'IMAGE', mime: 'image/png', extension: 'png', data: png, width, height });
+      return { assets: [asset], extra: { model: pack.name, scale, sourceAssetId: request.assetId, device } };
+    });
   }
 
   // One batcher per loaded UNet session, so concurrent jobs on the same pack and device can share calls.
@@ -180,37 +187,29 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
       const sampleRate = config.audio?.sample_rate ?? 22050;
       const { clauses, voice } = await espeak.phonemise(input.text, config.espeak?.voice ?? 'en-us', run.signal);
       run.note(`Phonemised with eSpeak NG voice ${voice}: ${clauses.length} clause(s)`);
-      const lease = await runtime.admit(run.job.id, pack, run.signal);
-      try {
-        const held = await runtime.session(lease.device, pack.file!);
-        try {
-          const chunks: Float32Array[] = [];
-          for (const [index, clause] of clauses.entries()) {
-            run.signal.throwIfAborted();
-            // eSpeak separates a word's phonemes with "_"; Piper's ids are per code point.
-            chunks.push(await synthesiseIds(held.session, config, phonemeIds(config, clause.replaceAll('_', '')), input.speed));
-            run.progress((index + 1) / clauses.length, `Clause ${index + 1}/${clauses.length}`);
-          }
-          const samples = toInt16(chunks, Math.round(sampleRate * 0.2));
-          const wav = encodeWav({ samples, sampleRate });
-          const durationSeconds = samples.length / sampleRate;
-          const asset =
-            input.format === 'mp3'
-              ? await run.saveAsset({
-                  kind: 'AUDIO',
-                  mime: 'audio/mpeg',
-                  extension: 'mp3',
-                  data: await ffmpeg(['-f', 'wav', '-i', 'pipe:0', '-c:a', 'libmp3lame', '-b:a', '96k', '-f', 'mp3', 'pipe:1'], { input: wav, signal: run.signal }),
-                  durationSeconds,
-                })
-              : await run.saveAsset({ kind: 'AUDIO', mime: 'audio/wav', extension: 'wav', data: wav, durationSeconds });
-          return { assets: [asset], extra: { voice: pack.name, sampleRate, durationSeconds, device: lease.device.id } };
-        } finally {
-          held.release();
+      return withPackSession(run, pack, async (session, device) => {
+        const chunks: Float32Array[] = [];
+        for (const [index, clause] of clauses.entries()) {
+          run.signal.throwIfAborted();
+          // eSpeak separates a word's phonemes with "_"; Piper's ids are per code point.
+          chunks.push(await synthesiseIds(session, config, phonemeIds(config, clause.replaceAll('_', '')), input.speed));
+          run.progress((index + 1) / clauses.length, `Clause ${index + 1}/${clauses.length}`);
         }
-      } finally {
-        lease.release();
-      }
+        const samples = toInt16(chunks, Math.round(sampleRate * 0.2));
+        const wav = encodeWav({ samples, sampleRate });
+        const durationSeconds = samples.length / sampleRate;
+        const asset =
+          input.format === 'mp3'
+            ? await run.saveAsset({
+                kind: 'AUDIO',
+                mime: 'audio/mpeg',
+                extension: 'mp3',
+                data: await ffmpeg(['-f', 'wav', '-i', 'pipe:0', '-c:a', 'libmp3lame', '-b:a', '96k', '-f', 'mp3', 'pipe:1'], { input: wav, signal: run.signal }),
+                durationSeconds,
+              })
+            : await run.saveAsset({ kind: 'AUDIO', mime: 'audio/wav', extension: 'wav', data: wav, durationSeconds });
+        return { assets: [asset], extra: { voice: pack.name, sampleRate, durationSeconds, device } };
+      });
     },
     close: () => espeak.close(),
   };
@@ -229,24 +228,15 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
           ? runtime.pick(input.upscaleModel, ['UPSCALE'], 'videoConfig.upscale')
           : chooseVideoUpscaler(upscalers, input.width, input.height);
       if (!pack) return renderVideo(run, framePool, deps.threads);
-      const lease = await runtime.admit(run.job.id, pack, run.signal);
-      try {
-        const held = await runtime.session(lease.device, pack.file!);
-        try {
-          if (!held.cached) run.note(`Loaded ${pack.name} on ${lease.device.id} in ${held.loadMs} ms`);
-          const scale = Number(pack.details.scale);
-          const output = await renderVideo(run, framePool, deps.threads, {
-            model: pack.name,
-            scale,
-            upscale: (rgb, width, height, signal) => upscaleTiled(held.session, rgb, width, height, scale, { ...UPSCALE_TILES, signal }),
-          });
-          return { ...output, extra: { ...output.extra, device: lease.device.id, executionProvider: runtime.execution.provider } };
-        } finally {
-          held.release();
-        }
-      } finally {
-        lease.release();
-      }
+      const scale = Number(pack.details.scale);
+      return withPackSession(run, pack, async (session, device) => {
+        const output = await renderVideo(run, framePool, deps.threads, {
+          model: pack.name,
+          scale,
+          upscale: (rgb, width, height, signal) => upscaleTiled(session, rgb, width, height, scale, { ...UPSCALE_TILES, signal }),
+        });
+        return { ...output, extra: { ...output.extra, device, executionProvider: runtime.execution.provider } };
+      });
     },
     close: () => framePool.destroy(),
   };
