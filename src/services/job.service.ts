@@ -206,8 +206,8 @@ export class JobService {
   async createImageJob(em: EntityManager, actor: Actor, raw: GenerateImageInput): Promise<Job> {
     const resolved = await this.resolveImage(em, raw);
     if (resolved.input.initImageAssetId) await this.requireAsset(em, actor, resolved.input.initImageAssetId, 'IMAGE', 'initImageAssetId');
-    await this.quotas?.checkImages(em, actor, [{ width: resolved.input.width, height: resolved.input.height, count: resolved.input.numImages }]);
-    return this.submit(em, actor, resolved);
+    const quota = () => this.quotas?.checkImages(em, actor, [{ width: resolved.input.width, height: resolved.input.height, count: resolved.input.numImages }]);
+    return this.submit(em, actor, resolved, quota);
   }
 
   /** An IMAGE job on the onnx engine that upscales a stored image with an ESRGAN-family pack. */
@@ -230,7 +230,6 @@ export class JobService {
       : [{ prompt: applied.prompt, frames: request.numFrames }];
     const totalFrames = scenes.reduce((sum, s) => sum + s.frames, 0);
     if (totalFrames > 1440) throw badInput(`The scenes add up to ${totalFrames} frames; at most 1440`, { field: 'scenes' });
-    await this.quotas?.checkVideo(em, actor, { width, height, frames: totalFrames, durationSeconds: totalFrames / fps });
     const input: VideoJobInput = {
       prompt: applied.prompt,
       negativePrompt: applied.negativePrompt ?? null,
@@ -251,7 +250,8 @@ export class JobService {
     }
     // An upscale a live worker can do sends the video to the onnx engine, which renders and then upscales.
     const family = this.engineFor(engine ?? (input.upscaleModel ? 'onnx' : null), applied.engine);
-    return this.submit(em, actor, { kind: 'VIDEO', input, priority, timeout, prompt: input.prompt, engine: family });
+    const quota = () => this.quotas?.checkVideo(em, actor, { width, height, frames: totalFrames, durationSeconds: totalFrames / fps });
+    return this.submit(em, actor, { kind: 'VIDEO', input, priority, timeout, prompt: input.prompt, engine: family }, quota);
   }
 
   /**
@@ -302,7 +302,7 @@ export class JobService {
   /** Validates every request first, so a batch is accepted whole or refused whole. */
   async createBatch(em: EntityManager, actor: Actor, raw: { requests: unknown[]; priority?: number | null; metadata?: unknown }) {
     const batchInput = parseInput(generateBatchInput, raw);
-    const resolved = [];
+    const resolved: Awaited<ReturnType<JobService['resolveImage']>>[] = [];
     for (const [index, request] of batchInput.requests.entries()) {
       try {
         resolved.push(await this.resolveImage(em, { ...(request as GenerateImageInput), priority: batchInput.priority }));
@@ -311,17 +311,40 @@ export class JobService {
         throw error;
       }
     }
-    await this.quotas?.checkImages(em, actor, resolved.map((r) => ({ width: r.input.width, height: r.input.height, count: r.input.numImages })));
-    const batch = em.create(Batch, {
-      owner: em.getReference(User, actor.userId),
-      priority: batchInput.priority,
-      metadata: batchInput.metadata ?? null,
-      total: resolved.length,
+    const quota = () => this.quotas?.checkImages(em, actor, resolved.map((r) => ({ width: r.input.width, height: r.input.height, count: r.input.numImages })));
+    const { batch, jobs } = await this.store(em, quota, () => {
+      const batch = em.create(Batch, {
+        owner: em.getReference(User, actor.userId),
+        priority: batchInput.priority,
+        metadata: batchInput.metadata ?? null,
+        total: resolved.length,
+      });
+      return { batch, jobs: resolved.map((r) => this.newJob(em, actor, { ...r, batch })) };
     });
-    const jobs = resolved.map((r) => this.newJob(em, actor, { ...r, batch }));
-    await em.flush();
     await Promise.all(jobs.map((job) => this.enqueue(em, job)));
     return batch;
+  }
+
+  /**
+   * Creates rows and writes them. With a quota check, the check and the insert share one transaction in which
+   * the check holds the user's quota lock, so two requests at the limit cannot both count the same room.
+   */
+  private async store<T>(em: EntityManager, check: (() => Promise<void> | undefined) | undefined, create: () => T): Promise<T> {
+    if (!check) {
+      const created = create();
+      await em.flush();
+      return created;
+    }
+    await em.begin();
+    try {
+      await check();
+      const created = create();
+      await em.commit();
+      return created;
+    } catch (error) {
+      await em.rollback();
+      throw error;
+    }
   }
 
   private newJob(em: EntityManager, actor: Actor, submission: Submission): Job {
@@ -342,9 +365,8 @@ export class JobService {
     return this.submit(em, actor, submission);
   }
 
-  private async submit(em: EntityManager, actor: Actor, submission: Submission): Promise<Job> {
-    const job = this.newJob(em, actor, submission);
-    await em.flush();
+  private async submit(em: EntityManager, actor: Actor, submission: Submission, quota?: () => Promise<void> | undefined): Promise<Job> {
+    const job = await this.store(em, quota, () => this.newJob(em, actor, submission));
     await this.enqueue(em, job);
     return job;
   }

@@ -37,7 +37,8 @@ const exceeded = (limit: keyof QuotaLimits, message: string, extra: Record<strin
 
 /**
  * Per-user quotas, kept in the user's settings (`settings.quota`) over configured defaults. Admins are not
- * limited. Checks count before the job is stored, so two requests racing at the very limit may both pass.
+ * limited. Run inside the transaction that stores the job, a check holds the user's quota lock until commit,
+ * so requests racing at the very limit are counted one after another.
  */
 export class QuotaService {
   private readonly defaults: QuotaLimits;
@@ -82,11 +83,13 @@ export class QuotaService {
     }
   }
 
-  /** The user's limits and what they used today, in one round trip (it sits on every submission's path). */
+  /** The user's limits and what they used today (it sits on every submission's path: one lock, one query). */
   private async usage(em: EntityManager, userId: string, kind: 'IMAGE' | 'VIDEO'): Promise<{ limits: QuotaLimits; used: number }> {
     const since = new Date(nextQuotaReset().getTime() - 86_400_000);
     const amount = kind === 'IMAGE' ? `coalesce((input->>'numImages')::int, 1)` : '1';
-    const [row] = await em.getConnection().execute<{ settings: Record<string, unknown> | null; used: number }[]>(
+    // Its own statement, so the count below reads what the lock's previous holder committed.
+    await em.execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [`atelier-quota:${userId}`]);
+    const [row] = await em.execute<{ settings: Record<string, unknown> | null; used: number }[]>(
       `select u.settings,
               (select coalesce(sum(${amount}), 0)::int from jobs
                 where owner_id = u.id and kind = ? and created_at >= ? and coalesce(error_code, '') <> 'QUEUE_UNAVAILABLE') as used
