@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { WorkerRegistry, WorkerState } from '../src/services/worker-registry.service.ts';
 import type { EngineStatus } from './engine.types.ts';
-import { createSystemSampler, sampleGpus } from './telemetry.ts';
+import { createSystemSampler, startGpuMonitor } from './telemetry.ts';
 
 export interface Heartbeat {
   id: string;
@@ -26,6 +26,7 @@ export function startHeartbeat(options: {
   const id = `${hostname()}:${process.pid}`;
   const startedAt = new Date().toISOString();
   const sampleSystem = createSystemSampler();
+  const gpus = startGpuMonitor({ intervalMs: options.intervalMs });
   let inFlight: Promise<void> | undefined;
 
   const beat = async () => {
@@ -37,7 +38,7 @@ export function startHeartbeat(options: {
       engines: options.engines,
       executionProvider: statuses.find((s) => s.executionProvider)?.executionProvider ?? null,
       executionProviderNote: statuses.find((s) => s.executionProviderNote)?.executionProviderNote ?? null,
-      gpus: await sampleGpus(),
+      gpus: gpus.latest(),
       system: sampleSystem(),
       models: statuses.flatMap((s) => s.models ?? []),
       runningJobs: options.runningJobs(),
@@ -49,7 +50,7 @@ export function startHeartbeat(options: {
     await options.registry.publish(state);
   };
   const tick = () => {
-    // A slow nvidia-smi must not pile beats up.
+    // A slow Redis must not pile beats up.
     inFlight ??= beat()
       .catch((error) => options.log.warn({ err: error }, 'heartbeat failed'))
       .finally(() => (inFlight = undefined));
@@ -61,6 +62,7 @@ export function startHeartbeat(options: {
     beat,
     async stop() {
       clearInterval(timer);
+      gpus.stop();
       await inFlight;
       await options.registry.remove(id).catch(() => undefined);
     },

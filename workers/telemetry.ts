@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import os from 'node:os';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import type { GpuSample, SystemSample } from '../src/services/worker-registry.service.ts';
 
@@ -36,7 +37,7 @@ export function parseNvidiaSmiCsv(text: string): GpuSample[] {
     }));
 }
 
-/** The GPUs nvidia-smi reports; none (no driver, no binary, an error) is an empty list, not a failure. */
+/** One sample of the GPUs nvidia-smi reports; none (no driver, no binary, an error) is an empty list, not a failure. */
 export async function sampleGpus(timeoutMs = 2_000): Promise<GpuSample[]> {
   try {
     const { stdout } = await run('nvidia-smi', NVIDIA_SMI_ARGS, { timeout: timeoutMs });
@@ -44,6 +45,54 @@ export async function sampleGpus(timeoutMs = 2_000): Promise<GpuSample[]> {
   } catch {
     return [];
   }
+}
+
+export interface GpuMonitor {
+  /** The latest sample of each GPU, by index; GPUs not heard from for 3 intervals are left out. */
+  latest(): GpuSample[];
+  stop(): void;
+}
+
+/**
+ * Keeps one `nvidia-smi … -lms <interval>` running and reads its rows as they come, instead of starting
+ * nvidia-smi every interval: each start loads NVML afresh and forks the worker, costing CPU the jobs need.
+ * When nvidia-smi is absent or exits, it is tried again after `retryMs`; meanwhile the list is empty.
+ */
+export function startGpuMonitor({ intervalMs, retryMs = 30_000 }: { intervalMs: number; retryMs?: number }): GpuMonitor {
+  const samples = new Map<number, { sample: GpuSample; at: number }>();
+  let child: ChildProcess | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const launch = () => {
+    if (stopped) return;
+    const current = spawn('nvidia-smi', [...NVIDIA_SMI_ARGS, '-lms', String(intervalMs)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    child = current;
+    createInterface({ input: current.stdout! }).on('line', (line) => {
+      for (const sample of parseNvidiaSmiCsv(line)) samples.set(sample.id, { sample, at: Date.now() });
+    });
+    let over = false;
+    const relaunchLater = () => {
+      if (over) return;
+      over = true;
+      if (!stopped) retry = setTimeout(launch, retryMs).unref();
+    };
+    current.on('error', relaunchLater);
+    current.on('exit', relaunchLater);
+  };
+  launch();
+
+  return {
+    latest: () => {
+      const fresh = Date.now() - 3 * intervalMs;
+      return [...samples.values()].filter((s) => s.at >= fresh).map((s) => s.sample).sort((a, b) => a.id - b.id);
+    },
+    stop: () => {
+      stopped = true;
+      clearTimeout(retry);
+      child?.kill();
+    },
+  };
 }
 
 /** Host RAM and CPU use; CPU % is measured between consecutive calls. */

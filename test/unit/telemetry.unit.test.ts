@@ -1,12 +1,20 @@
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSystemSampler, parseNvidiaSmiCsv, sampleGpus } from '../../workers/telemetry.ts';
+import { createSystemSampler, parseNvidiaSmiCsv, sampleGpus, startGpuMonitor } from '../../workers/telemetry.ts';
 
 const fakeDir = fileURLToPath(new URL('../fakes/nvidia-smi', import.meta.url));
 const MIB = 1024 * 1024;
 const originalPath = process.env.PATH;
+const until = async (condition: () => boolean, timeoutMs = 5_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
 
 describe('GPU telemetry', () => {
   afterEach(() => {
@@ -36,6 +44,42 @@ describe('GPU telemetry', () => {
     expect((await sampleGpus()).map((g) => g.id)).toEqual([0, 1]);
     process.env.PATH = '/nonexistent';
     expect(await sampleGpus()).toEqual([]);
+  });
+
+  it('keeps one nvidia-smi looping and follows its rows as they change; stop ends it', async () => {
+    chmodSync(path.join(fakeDir, 'nvidia-smi'), 0o755);
+    process.env.PATH = `${fakeDir}:${originalPath}`;
+    const csv = path.join(mkdtempSync(path.join(tmpdir(), 'atelier-smi-')), 'gpus.csv');
+    copyFileSync(path.join(fakeDir, 'captured.csv'), csv);
+    process.env.FAKE_NVIDIA_SMI_CSV = csv;
+    const monitor = startGpuMonitor({ intervalMs: 200 });
+    try {
+      await until(() => monitor.latest().length === 2);
+      expect(monitor.latest().map((g) => [g.id, g.utilization])).toEqual([
+        [0, 12],
+        [1, 98],
+      ]);
+      // The same process, read again a loop later: GPU 0 got busy and GPU 1 stopped reporting.
+      writeFileSync(csv, '0, NVIDIA GeForce RTX 3090, 24576, 20000, 80, 100, 350.00\n');
+      await until(() => monitor.latest()[0]?.utilization === 100);
+      await until(() => monitor.latest().length === 1, 2_000);
+      // Stopped, nothing more is read: a running loop would have printed 55 within one interval.
+      monitor.stop();
+      writeFileSync(csv, '0, NVIDIA GeForce RTX 3090, 24576, 20000, 80, 55, 350.00\n');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(monitor.latest().map((g) => g.utilization)).toEqual([100]);
+    } finally {
+      monitor.stop();
+      delete process.env.FAKE_NVIDIA_SMI_CSV;
+    }
+  });
+
+  it('reports no GPUs, without failing, where nvidia-smi is absent', async () => {
+    process.env.PATH = '/nonexistent';
+    const monitor = startGpuMonitor({ intervalMs: 50, retryMs: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(monitor.latest()).toEqual([]);
+    monitor.stop();
   });
 
   it('samples host RAM and CPU percent', () => {
