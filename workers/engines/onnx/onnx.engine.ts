@@ -222,11 +222,11 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
       await runtime.ready;
       const input = run.job.input as unknown as VideoJobInput;
       const upscalers = runtime.packs.filter((p) => p.kind === 'UPSCALE');
-      const pack = !input.upscale
-        ? undefined
-        : input.upscaleModel
-          ? runtime.pick(input.upscaleModel, ['UPSCALE'], 'videoConfig.upscale')
-          : chooseVideoUpscaler(upscalers, input.width, input.height);
+      // The pack chosen at submission, else one of this worker's that fits: the queue may hand the job to any
+      // onnx worker. Without one the video is still made, marked not upscaled, rather than lost.
+      const pack = input.upscale
+        ? (upscalers.find((p) => p.name === input.upscaleModel) ?? chooseVideoUpscaler(upscalers, input.width, input.height))
+        : undefined;
       if (!pack) return renderVideo(run, framePool, deps.threads);
       const scale = Number(pack.details.scale);
       return withPackSession(run, pack, async (session, device) => {
