@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
+import { Job } from '../../src/db/entities/job.entity.ts';
 import { decodeWav } from '../../src/media/espeak.tool.ts';
 import { ffprobe } from '../../src/media/ffmpeg.tool.ts';
 import { renderFrame } from '../../workers/engines/builtin/video.render.ts';
@@ -14,6 +15,7 @@ import { UPSCALE_TILES, upscaleTiled } from '../../workers/engines/onnx/upscale.
 import { writeTinyEsrgan, writeTinyPiper, writeTinyStableDiffusion, writeTinyStableDiffusionXL } from '../../workers/engines/onnx/tiny-packs.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import { collect, gql, wsClient } from '../helpers/graphql.ts';
+import { waitForJob } from '../helpers/jobs.ts';
 import { startSystem, type RunningSystem } from '../helpers/processes.ts';
 import { createTestUser, type TestUser } from '../helpers/users.ts';
 
@@ -176,6 +178,18 @@ describe('onnx engine end to end (tiny Stable Diffusion pack, CPU execution prov
 
     const logs = await gql<{ jobLogs: { message: string }[] }, unknown>(system.url, 'query ($id: ID!) { jobLogs(id: $id) { message } }', { id: created.data!.generateVideo.id }, user.token);
     expect(logs.data!.jobLogs.map((l) => l.message)).toContain('Upscaling every frame ×2 with tiny-esrgan-x2 to 96x64');
+
+    // A job naming a pack this worker lacks (another worker's, say) is upscaled with one of its own that fits.
+    const foreign = await core.jobs.submitValidated(core.orm.em.fork(), user.actor, {
+      kind: 'VIDEO',
+      input: { ...(await core.orm.em.fork().findOneOrFail(Job, { id: created.data!.generateVideo.id })).input, upscaleModel: 'esrgan-on-another-worker' },
+      priority: 5,
+      timeout: 120,
+      prompt: 'a harbour at dawn',
+      engine: 'onnx',
+    });
+    const fallback = await waitForJob(system.url, user.token, foreign.id);
+    expect(fallback.result).toMatchObject({ upscale: { applied: true, model: 'tiny-esrgan-x2' } });
 
     // The builtin engine, named, makes the video at its size and says it did not upscale.
     const builtin = await gql<{ generateVideo: { id: string } }, unknown>(
