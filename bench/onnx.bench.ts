@@ -7,6 +7,7 @@
  * costs on a data-centre GPU (tens of ms). For each:
  *   A. a bare loop of session.run calls (text encoder, 20 UNet calls, VAE decode): the floor;
  *   B. the same through runStableDiffusion in this process (tokeniser, scheduler, guidance, PNG);
+ *   B2. B with the sessions in an inference thread and the worker's session options, as the worker runs them;
  *   C. one job at a time through the real system: the worker's own time (the job's runMs: started → finished,
  *      PNG and stored asset included), and the client's (mutation → COMPLETED event over an open graphql-ws).
  * Then D. throughput on tiny-sd at 1, 4 and 16 concurrent requests, with dynamic batching on and off.
@@ -17,6 +18,8 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Client } from 'graphql-ws';
 import { collect, gql, wsClient } from '../test/helpers/graphql.ts';
+import { InferenceHost } from '../workers/engines/onnx/inference.host.ts';
+import { sessionOptions } from '../workers/engines/onnx/onnx.runtime.ts';
 import { loadSdPackFiles, rgbToPng, runStableDiffusion } from '../workers/engines/onnx/sd.pipeline.ts';
 import { writeTinyStableDiffusion } from '../workers/engines/onnx/tiny-packs.ts';
 import { type BenchSystem, startBenchSystem, table } from './bench.system.ts';
@@ -80,6 +83,27 @@ interface JobTimes {
   runMs: number;
 }
 
+/** B through an inference thread with the worker's session options: what the worker adds before any I/O. */
+async function viaThread(name: PackName): Promise<number> {
+  const pack = path.join(root, name);
+  const files = await loadSdPackFiles(pack);
+  const host = new InferenceHost();
+  try {
+    const open = (c: string) => host.load(path.join(pack, c, 'model.onnx'), sessionOptions('cpu'));
+    const sessions = { textEncoder: await open('text_encoder'), unet: await open('unet'), vaeDecoder: await open('vae_decoder') };
+    const times = [];
+    for (let j = 0; j < JOBS + 1; j++) {
+      const start = performance.now();
+      const rgb = await runStableDiffusion(files, sessions, { prompt: 'a red cat', width: SIZE, height: SIZE, steps: STEPS, guidance: 7.5, seed: j });
+      await rgbToPng(rgb, SIZE, SIZE);
+      if (j > 0) times.push(ms(start));
+    }
+    return mean(times);
+  } finally {
+    await host.close();
+  }
+}
+
 async function runJob(system: BenchSystem, client: Client, seed: number, model: PackName = 'tiny-sd'): Promise<JobTimes> {
   const start = performance.now();
   const created = await gql<{ generateImage: { id: string } }, unknown>(
@@ -120,8 +144,8 @@ const env = (batching: boolean) => ({
 });
 
 try {
-  const floors = new Map<PackName, { bare: number; pipeline: number }>();
-  for (const name of Object.keys(PACKS) as PackName[]) floors.set(name, { bare: await bare(name), pipeline: await inProcess(name) });
+  const floors = new Map<PackName, { bare: number; pipeline: number; thread: number }>();
+  for (const name of Object.keys(PACKS) as PackName[]) floors.set(name, { bare: await bare(name), pipeline: await inProcess(name), thread: await viaThread(name) });
   const rows: string[][] = [];
   const perJob = new Map<PackName, { run: number; client: number }>();
   for (const batching of [false, true]) {
@@ -146,7 +170,7 @@ try {
   console.log(`${SIZE}×${SIZE}, ${STEPS} steps, guidance 7.5, ${os.cpus().length} CPUs, execution provider cpu\n`);
   const ratio = (value: number, floor: number) => (value / floor).toFixed(2);
   for (const name of Object.keys(PACKS) as PackName[]) {
-    const { bare: bareMs, pipeline } = floors.get(name)!;
+    const { bare: bareMs, pipeline, thread } = floors.get(name)!;
     const { run, client } = perJob.get(name)!;
     console.log(
       table(
@@ -154,6 +178,7 @@ try {
         [
           ['A. bare session.run loop', bareMs.toFixed(1), '1.00', '0'],
           ['B. pipeline in process (+PNG)', pipeline.toFixed(1), ratio(pipeline, bareMs), (pipeline - bareMs).toFixed(1)],
+          ['B2. same via an inference thread', thread.toFixed(1), ratio(thread, bareMs), (thread - bareMs).toFixed(1)],
           ['C1. worker run (job runMs)', run.toFixed(1), ratio(run, bareMs), (run - bareMs).toFixed(1)],
           ['C2. client: mutation → COMPLETED', client.toFixed(1), ratio(client, bareMs), (client - bareMs).toFixed(1)],
         ],
