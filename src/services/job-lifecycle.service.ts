@@ -40,6 +40,8 @@ export class JobLifecycle {
   async start(em: EntityManager, jobId: string, engine: string): Promise<Job | null> {
     const job = await em.findOne(Job, { id: jobId });
     if (!job) return null;
+    // Only a job run before (a dead worker's, or one retried) can have files of an earlier attempt.
+    const runBefore = job.status === 'PROCESSING' || job.attempt > 0;
     // A job found PROCESSING was left by a worker that died; it starts again from the beginning.
     const started = await em.nativeUpdate(
       Job,
@@ -48,7 +50,7 @@ export class JobLifecycle {
     );
     if (!started) return null;
     await em.refresh(job);
-    await this.removeLeftovers(em, job);
+    if (runBefore) await this.removeLeftovers(em, job);
     await this.publish(job);
     return job;
   }

@@ -94,6 +94,19 @@ describe('JobLifecycle (real Postgres, Redis and storage)', () => {
       expect(logs.map((l) => l.message)).toContain('Removed 1 file(s) an earlier attempt left');
     });
 
+    it('removes the files of a failed attempt when the job is retried', async () => {
+      const id = await newJob();
+      const first = await core.lifecycle.start(em(), id, 'builtin');
+      const partial = await core.lifecycle.saveAsset(em(), first!, { kind: 'IMAGE', mime: 'image/png', extension: 'png', data: randomBytes(64) });
+      await core.lifecycle.fail(em(), first!, 'ENGINE_ERROR', 'second image failed');
+      await core.jobs.retryJob(em(), user.actor, id);
+      expect(await em().count(Asset, { job: id })).toBe(1);
+
+      await core.lifecycle.start(em(), id, 'builtin');
+      expect(await em().count(Asset, { job: id })).toBe(0);
+      expect(existsSync(storagePath(partial.storageKey))).toBe(false);
+    });
+
     it('returns null for a job that does not exist', async () => {
       expect(await core.lifecycle.start(em(), '00000000-0000-4000-8000-000000000000', 'builtin')).toBeNull();
     });
