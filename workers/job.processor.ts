@@ -56,12 +56,8 @@ export function createProcessor(core: Core, handlers: Map<GenerationJobName, Eng
         (error) => log.warn({ err: error }, 'job update failed'),
       );
     };
-    // A progress write still waiting its turn takes the newest figures instead of queueing another: when steps
-    // come faster than the database takes updates, the job's row and events follow the latest step, not a backlog.
-    let waitingProgress: { write: () => Promise<unknown> } | null = null;
     const note = (message: string, level: JobLogLevel = 'info') => {
       log[level]({ engine: engine.name }, message);
-      waitingProgress = null;
       enqueueWrite(() => core.lifecycle.log(em, job, level, message));
     };
     const progress = (fraction: number, message: string) => {
@@ -70,17 +66,7 @@ export function createProcessor(core: Core, handlers: Map<GenerationJobName, Eng
       lastStepAt = now;
       const elapsed = now - started;
       const eta = fraction > 0 && fraction < 1 ? Math.round((elapsed * (1 - fraction)) / fraction / 1000) : null;
-      const write = () => core.lifecycle.progress(em, job, fraction * 100, message, eta);
-      if (waitingProgress) {
-        waitingProgress.write = write;
-        return;
-      }
-      const slot = { write };
-      waitingProgress = slot;
-      enqueueWrite(() => {
-        if (waitingProgress === slot) waitingProgress = null;
-        return slot.write();
-      });
+      enqueueWrite(() => core.lifecycle.progress(em, job, fraction * 100, message, eta));
     };
 
     note(`Started on ${engine.name} (attempt ${job.attempt + 1})`);

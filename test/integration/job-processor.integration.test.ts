@@ -12,7 +12,7 @@ import { createProcessor } from '../../workers/job.processor.ts';
 import { testCore } from '../helpers/env.ts';
 import { createTestUser, type TestUser } from '../helpers/users.ts';
 
-const STEPS = 200;
+const STEPS = 60;
 
 /** Reports STEPS steps in one burst, far faster than the database takes updates, with a log line halfway. */
 const burstEngine: Engine = {
@@ -40,7 +40,7 @@ describe('job processor progress under a burst of steps (real Postgres and Redis
     await core?.close();
   });
 
-  it('coalesces writes that wait their turn: events stay in order and end at the last step, every step is timed, logs keep their place', async () => {
+  it('writes and publishes every step, in order, all before the job completes, however fast the steps come', async () => {
     const created = await core.jobs.createImageJob(core.orm.em.fork(), user.actor, { prompt: 'a burst' });
     const events = await core.pubsub.subscribe('job', created.id);
     const seen: JobEvent[] = [];
@@ -55,13 +55,8 @@ describe('job processor progress under a burst of steps (real Postgres and Redis
     await processJob({ id: `manual-${created.id}`, name: GENERATION_JOB_NAMES.IMAGE, data: { jobId: created.id } } as unknown as QueueJob<GenerationPayload>);
     await reading;
 
-    const progressed = seen.filter((e) => e.status === 'PROCESSING' && e.message?.startsWith('Step'));
-    // The first step's write starts at once; the steps behind it collapse into the latest while it runs.
-    expect(progressed.length).toBeGreaterThan(1);
-    expect(progressed.length).toBeLessThan(STEPS / 4);
-    const values = progressed.map((e) => e.progress);
-    expect(values).toEqual([...values].sort((a, b) => a - b));
-    expect(progressed.at(-1)!.message).toBe(`Step ${STEPS}/${STEPS}`);
+    const steps = seen.filter((e) => e.status === 'PROCESSING' && e.message?.startsWith('Step')).map((e) => e.message);
+    expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => `Step ${i + 1}/${STEPS}`));
     expect(seen.at(-1)!.status).toBe('COMPLETED');
 
     const row = await core.orm.em.fork().findOneOrFail(Job, { id: created.id });
