@@ -83,30 +83,32 @@ export class QuotaService {
     }
   }
 
-  /** The user's limits and what they used today (it sits on every submission's path: one lock, one query). */
-  private async usage(em: EntityManager, userId: string, kind: 'IMAGE' | 'VIDEO'): Promise<{ limits: QuotaLimits; used: number }> {
+  /**
+   * What the user used today of a daily limit. Inside the job's transaction it first takes the user's quota
+   * lock (held to commit), in its own statement so the count then reads what the previous holder committed.
+   */
+  private async usedToday(em: EntityManager, userId: string, kind: 'IMAGE' | 'VIDEO'): Promise<number> {
     const since = new Date(nextQuotaReset().getTime() - 86_400_000);
     const amount = kind === 'IMAGE' ? `coalesce((input->>'numImages')::int, 1)` : '1';
-    // Its own statement, so the count below reads what the lock's previous holder committed.
     await em.execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [`atelier-quota:${userId}`]);
-    const [row] = await em.execute<{ settings: Record<string, unknown> | null; used: number }[]>(
-      `select u.settings,
-              (select coalesce(sum(${amount}), 0)::int from jobs
-                where owner_id = u.id and kind = ? and created_at >= ? and coalesce(error_code, '') <> 'QUEUE_UNAVAILABLE') as used
-         from users u where u.id = ?`,
-      [kind, since, userId],
+    const [row] = await em.execute<{ used: number }[]>(
+      `select coalesce(sum(${amount}), 0)::int as used from jobs
+        where owner_id = ? and kind = ? and created_at >= ? and coalesce(error_code, '') <> 'QUEUE_UNAVAILABLE'`,
+      [userId, kind, since],
     );
-    const settings = typeof row?.settings === 'string' ? (JSON.parse(row.settings) as Record<string, unknown>) : (row?.settings ?? null);
-    return { limits: this.merge(settings), used: Number(row?.used ?? 0) };
+    return Number(row?.used ?? 0);
   }
 
   /** Checks one submission of image requests (one request, or a whole batch). */
   async checkImages(em: EntityManager, actor: Actor, requests: { width: number; height: number; count: number }[]): Promise<void> {
     if (isAdmin(actor)) return;
-    const { limits, used } = await this.usage(em, actor.userId, 'IMAGE');
+    const limits = await this.limitsFor(em, actor.userId);
     for (const r of requests) this.checkResolution(limits, r.width, r.height);
+    // No daily limit, nothing to count: submissions need not wait for each other.
+    if (limits.imagesPerDay === null) return;
+    const used = await this.usedToday(em, actor.userId, 'IMAGE');
     const count = requests.reduce((sum, r) => sum + r.count, 0);
-    if (limits.imagesPerDay !== null && used + count > limits.imagesPerDay) {
+    if (used + count > limits.imagesPerDay) {
       const resetsAt = nextQuotaReset().toISOString();
       throw exceeded(
         'imagesPerDay',
@@ -122,7 +124,7 @@ export class QuotaService {
     request: { width: number; height: number; frames: number; durationSeconds: number },
   ): Promise<void> {
     if (isAdmin(actor)) return;
-    const { limits, used } = await this.usage(em, actor.userId, 'VIDEO');
+    const limits = await this.limitsFor(em, actor.userId);
     this.checkResolution(limits, request.width, request.height);
     if (request.frames > limits.maxFrames) {
       throw exceeded('maxFrames', `${request.frames} frames exceed your quota's max_frames ${limits.maxFrames}`, { max: limits.maxFrames });
@@ -134,7 +136,9 @@ export class QuotaService {
         { max: limits.maxDurationSeconds },
       );
     }
-    if (limits.videosPerDay !== null && used + 1 > limits.videosPerDay) {
+    if (limits.videosPerDay === null) return;
+    const used = await this.usedToday(em, actor.userId, 'VIDEO');
+    if (used + 1 > limits.videosPerDay) {
       const resetsAt = nextQuotaReset().toISOString();
       throw exceeded('videosPerDay', `Daily quota videos_per_day (${limits.videosPerDay}) reached; resets at ${resetsAt}`, {
         max: limits.videosPerDay,
