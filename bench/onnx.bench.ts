@@ -20,7 +20,7 @@ import type { Client } from 'graphql-ws';
 import { collect, gql, wsClient } from '../test/helpers/graphql.ts';
 import { InferenceHost } from '../workers/engines/onnx/inference.host.ts';
 import { sessionOptions } from '../workers/engines/onnx/onnx.runtime.ts';
-import { loadSdPackFiles, rgbToPng, runStableDiffusion } from '../workers/engines/onnx/sd.pipeline.ts';
+import { loadSdPackFiles, rgbToPng, type Runner, runStableDiffusion } from '../workers/engines/onnx/sd.pipeline.ts';
 import { writeTinyStableDiffusion } from '../workers/engines/onnx/tiny-packs.ts';
 import { type BenchSystem, startBenchSystem, table } from './bench.system.ts';
 
@@ -61,11 +61,12 @@ async function bare(name: PackName): Promise<number> {
   return mean(times);
 }
 
-async function inProcess(name: PackName): Promise<number> {
+/** Mean time of JOBS runs of the whole pipeline plus PNG on sessions that `open` gives (after one warm-up run). */
+async function pipeline(name: PackName, open: (file: string) => Promise<Runner>): Promise<number> {
   const pack = path.join(root, name);
   const files = await loadSdPackFiles(pack);
-  const open = (c: string) => ort.InferenceSession.create(path.join(pack, c, 'model.onnx'));
-  const sessions = { textEncoder: await open('text_encoder'), unet: await open('unet'), vaeDecoder: await open('vae_decoder') };
+  const load = (c: string) => open(path.join(pack, c, 'model.onnx'));
+  const sessions = { textEncoder: await load('text_encoder'), unet: await load('unet'), vaeDecoder: await load('vae_decoder') };
   const times = [];
   for (let j = 0; j < JOBS + 1; j++) {
     const start = performance.now();
@@ -76,32 +77,23 @@ async function inProcess(name: PackName): Promise<number> {
   return mean(times);
 }
 
+const inProcess = (name: PackName) => pipeline(name, (file) => ort.InferenceSession.create(file));
+
+/** B through an inference thread with the worker's session options: what the worker adds before any I/O. */
+async function viaThread(name: PackName): Promise<number> {
+  const host = new InferenceHost();
+  try {
+    return await pipeline(name, (file) => host.load(file, sessionOptions('cpu')));
+  } finally {
+    await host.close();
+  }
+}
+
 interface JobTimes {
   /** Mutation sent → COMPLETED event received. */
   clientMs: number;
   /** The job's own runMs: the worker started it → finished it. */
   runMs: number;
-}
-
-/** B through an inference thread with the worker's session options: what the worker adds before any I/O. */
-async function viaThread(name: PackName): Promise<number> {
-  const pack = path.join(root, name);
-  const files = await loadSdPackFiles(pack);
-  const host = new InferenceHost();
-  try {
-    const open = (c: string) => host.load(path.join(pack, c, 'model.onnx'), sessionOptions('cpu'));
-    const sessions = { textEncoder: await open('text_encoder'), unet: await open('unet'), vaeDecoder: await open('vae_decoder') };
-    const times = [];
-    for (let j = 0; j < JOBS + 1; j++) {
-      const start = performance.now();
-      const rgb = await runStableDiffusion(files, sessions, { prompt: 'a red cat', width: SIZE, height: SIZE, steps: STEPS, guidance: 7.5, seed: j });
-      await rgbToPng(rgb, SIZE, SIZE);
-      if (j > 0) times.push(ms(start));
-    }
-    return mean(times);
-  } finally {
-    await host.close();
-  }
 }
 
 async function runJob(system: BenchSystem, client: Client, seed: number, model: PackName = 'tiny-sd'): Promise<JobTimes> {
