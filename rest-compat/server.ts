@@ -15,6 +15,7 @@ import { maskError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
 import type { Core } from '../src/core.ts';
 import { fileTooLarge } from '../src/services/upload.service.ts';
+import { parseMultipartOperation, removeUploadTemps } from './graphql-uploads.ts';
 import { registerFileRoutes } from './files.routes.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerWebhookRoutes } from './webhooks.routes.ts';
@@ -29,6 +30,7 @@ import { registerVideoPlatformRoutes, videoPlatformError } from './video-platfor
 
 interface ServerContext {
   req?: FastifyRequest;
+  upload?: ReadUpload;
   reply?: FastifyReply;
   request?: Request;
   connectionParams?: Record<string, unknown>;
@@ -42,23 +44,22 @@ function authorizationOf(initial: ServerContext): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-/** Fastify's limit for the bodies it parses itself (JSON); multipart bodies pass through to yoga. */
+/** Fastify's limit for the bodies it parses itself (JSON); multipart bodies are streamed (graphql-uploads.ts). */
 const BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 /** Room in a multipart body, beside the file, for the operation, the map and the part headers. */
 const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
 
-const isMultipart = (request: Request) => request.headers.get('content-type')?.toLowerCase().startsWith('multipart/form-data') ?? false;
 
-const isBodyTooLarge = (error: unknown) =>
-  error instanceof GraphQLError &&
-  (error.extensions.code === 'REQUEST_ENTITY_TOO_LARGE' || /Request body too large|File size limit exceeded/.test(error.message));
+/** A GraphQL multipart request read before yoga sees it: its operation with Files in place, or why not. */
+type ReadUpload = { params: Record<string, unknown> } | { error: GraphQLError };
 
 /**
- * yoga reads a multipart body whole before any resolver runs, capped by its maxRequestBodySize. This refuses an
- * upload whose Content-Length is already over the cap before reading it, and gives every too-large refusal the
- * same BAD_USER_INPUT answer uploadAsset gives (with HTTP 413), rather than yoga's own REQUEST_ENTITY_TOO_LARGE.
+ * GraphQL uploads are read from the raw request by our streaming parser (graphql-uploads.ts), file parts
+ * straight to disk, before yoga runs (yoga would read the body into memory). A body whose Content-Length is
+ * already over the cap is refused before it is read, one that passes it on the way is refused there, and a file
+ * part over UPLOAD_MAX_BYTES once the body is read: all with the BAD_USER_INPUT uploadAsset gives, and HTTP 413.
  */
-function useUploadSizeLimit(maxBytes: number): Plugin {
+async function readUpload(req: FastifyRequest, maxBytes: number, tempDir: string): Promise<ReadUpload> {
   const tooLarge = (midBody: boolean) => {
     const error = fileTooLarge(maxBytes);
     // A body refused before it is read is discarded by Node, and the connection lives on. One refused half-way
@@ -67,22 +68,27 @@ function useUploadSizeLimit(maxBytes: number): Plugin {
     const http = { status: 413, headers };
     return new GraphQLError(error.message, { extensions: { code: error.code, ...error.details, http } });
   };
-  return {
-    onRequestParse({ request, requestParser, setRequestParser }) {
-      if (!isMultipart(request)) return;
-      const length = Number(request.headers.get('content-length'));
-      if (length > maxBytes + MULTIPART_OVERHEAD_BYTES) throw tooLarge(false);
-      if (!requestParser) return;
-      setRequestParser(async (req) => {
-        try {
-          return await requestParser(req);
-        } catch (error) {
-          throw isBodyTooLarge(error) ? tooLarge(true) : error;
-        }
-      });
-    },
-  };
+  if (Number(req.headers['content-length']) > maxBytes + MULTIPART_OVERHEAD_BYTES) return { error: tooLarge(false) };
+  try {
+    const options = { tempDir, maxFileBytes: maxBytes, maxBodyBytes: maxBytes + MULTIPART_OVERHEAD_BYTES, tooLarge };
+    return { params: await parseMultipartOperation(req.raw, req.headers['content-type'] ?? '', req, options) };
+  } catch (error) {
+    if (error instanceof GraphQLError) return { error };
+    throw error;
+  }
 }
+
+/** Hands yoga the upload the route already read (see readUpload). */
+const useReadUpload: Plugin<Record<string, unknown>, ServerContext> = {
+  onRequestParse({ serverContext, setRequestParser }) {
+    const upload = serverContext.upload;
+    if (!upload) return;
+    setRequestParser(() => {
+      if ('error' in upload) throw upload.error;
+      return upload.params;
+    });
+  },
+};
 
 export interface AtelierServer {
   app: FastifyInstance;
@@ -115,9 +121,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     // Inlines GraphiQL's assets, so the page works without reaching a CDN.
     renderGraphiQL,
     landingPage: false,
-    // Uploads (multipart) are bounded by UPLOAD_MAX_BYTES; JSON bodies are bounded by Fastify first.
-    maxRequestBodySize: Math.max(BODY_LIMIT_BYTES, core.config.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD_BYTES),
-    plugins: [useUploadSizeLimit(core.config.UPLOAD_MAX_BYTES), useOperationMetrics(metrics), useRateLimit(limits)],
+    plugins: [useReadUpload, useOperationMetrics(metrics), useRateLimit(limits)],
   });
 
   // REST multipart routes (uploads of the compat documents) read their parts through @fastify/multipart.
@@ -125,14 +129,18 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   await app.register(multipart, { limits: { fileSize: core.config.UPLOAD_MAX_BYTES + 1, files: 4, fields: 20 } });
 
   await app.register(async (graphqlScope) => {
-    // Multipart bodies of GraphQL uploads are read by yoga itself, not by Fastify: only in this scope.
-    graphqlScope.removeContentTypeParser('multipart/form-data');
-    graphqlScope.addContentTypeParser('multipart/form-data', {}, (_request, _payload, done) => done(null));
     graphqlScope.route({
       url: yoga.graphqlEndpoint,
       method: ['GET', 'POST', 'OPTIONS'],
       handler: async (req, reply) => {
-        const response = await yoga.handleNodeRequestAndResponse(req, reply, { req, reply });
+        let response: Response;
+        try {
+          const upload = req.isMultipart() ? await readUpload(req, core.config.UPLOAD_MAX_BYTES, core.uploads.tempDir) : undefined;
+          response = await yoga.handleNodeRequestAndResponse(req, reply, { req, reply, upload });
+        } finally {
+          // The operation has run: its uploads' temp files go before the client hears back.
+          await removeUploadTemps(req);
+        }
         response.headers.forEach((value, key) => void reply.header(key, value));
         reply.status(response.status);
         reply.send(response.body);

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -91,7 +91,8 @@ function describeUnknown(head: Buffer): string {
  */
 export class UploadService {
   private readonly storage: Storage;
-  private readonly tempDir: string;
+  /** Where uploads are written while they are checked (GraphQL file parts land here too). */
+  readonly tempDir: string;
   private readonly limits: UploadLimits;
 
   constructor(deps: { storage: Storage; tempDir: string; limits: UploadLimits }) {
@@ -241,8 +242,7 @@ export class UploadService {
   ): Promise<Asset> {
     const id = randomUUID();
     const storageKey = `assets/${actor.userId}/${id}.${file.extension}`;
-    // Storage takes whole buffers; the upload is within the size limit by now.
-    await this.storage.put(storageKey, await readFile(temp));
+    await this.storage.putFile(storageKey, temp);
     try {
       const row = em.create(Asset, {
         id,

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
 /** Where asset bytes live. Keys are relative, '/'-separated paths chosen by Atelier, never by users. */
 export interface Storage {
   put(key: string, data: Buffer): Promise<void>;
+  /** Stores a copy of a local file, never holding it in memory (uploads can be hundreds of MB). */
+  putFile(key: string, file: string): Promise<void>;
   open(key: string): Readable;
   size(key: string): Promise<number>;
   remove(key: string): Promise<void>;
@@ -26,12 +28,20 @@ export class LocalStorage implements Storage {
   }
 
   async put(key: string, data: Buffer): Promise<void> {
+    await this.writeAtomically(key, (temp) => writeFile(temp, data));
+  }
+
+  async putFile(key: string, file: string): Promise<void> {
+    await this.writeAtomically(key, (temp) => copyFile(file, temp));
+  }
+
+  /** Write then rename, so a reader never sees half a file and a crash leaves no partial asset. */
+  private async writeAtomically(key: string, write: (temp: string) => Promise<void>): Promise<void> {
     const full = this.resolve(key);
     await mkdir(path.dirname(full), { recursive: true });
-    // Write then rename, so a reader never sees half a file and a crash leaves no partial asset.
     const temp = `${full}.${randomUUID()}.partial`;
     try {
-      await writeFile(temp, data);
+      await write(temp);
       await rename(temp, full);
     } catch (error) {
       await rm(temp, { force: true });
