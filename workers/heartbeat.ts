@@ -38,7 +38,7 @@ export function startHeartbeat(options: {
       engines: options.engines,
       executionProvider: statuses.find((s) => s.executionProvider)?.executionProvider ?? null,
       executionProviderNote: statuses.find((s) => s.executionProviderNote)?.executionProviderNote ?? null,
-      gpus: gpus.latest(),
+      gpus: await gpus.firstSample.then(() => gpus.latest()),
       system: sampleSystem(),
       models: statuses.flatMap((s) => s.models ?? []),
       runningJobs: options.runningJobs(),

@@ -48,8 +48,10 @@ export async function sampleGpus(timeoutMs = 2_000): Promise<GpuSample[]> {
 }
 
 export interface GpuMonitor {
-  /** The latest sample of each GPU, by index; GPUs not heard from for 3 intervals are left out. */
+  /** The latest sample of each GPU, by index; GPUs not heard from for `staleMs` are left out. */
   latest(): GpuSample[];
+  /** Settles at the first rows, when nvidia-smi is found missing, or after 2 s, whichever comes first. */
+  firstSample: Promise<void>;
   stop(): void;
 }
 
@@ -58,11 +60,24 @@ export interface GpuMonitor {
  * nvidia-smi every interval: each start loads NVML afresh and forks the worker, costing CPU the jobs need.
  * When nvidia-smi is absent or exits, it is tried again after `retryMs`; meanwhile the list is empty.
  */
-export function startGpuMonitor({ intervalMs, retryMs = 30_000 }: { intervalMs: number; retryMs?: number }): GpuMonitor {
+export function startGpuMonitor({
+  intervalMs,
+  retryMs = 30_000,
+  staleMs = Math.max(3 * intervalMs, 3_000),
+}: {
+  intervalMs: number;
+  retryMs?: number;
+  staleMs?: number;
+}): GpuMonitor {
   const samples = new Map<number, { sample: GpuSample; at: number }>();
   let child: ChildProcess | undefined;
   let retry: NodeJS.Timeout | undefined;
   let stopped = false;
+  let firstSettled: () => void = () => undefined;
+  const firstSample = new Promise<void>((resolve) => {
+    firstSettled = resolve;
+    setTimeout(resolve, 2_000).unref();
+  });
 
   const launch = () => {
     if (stopped) return;
@@ -70,9 +85,11 @@ export function startGpuMonitor({ intervalMs, retryMs = 30_000 }: { intervalMs: 
     child = current;
     createInterface({ input: current.stdout! }).on('line', (line) => {
       for (const sample of parseNvidiaSmiCsv(line)) samples.set(sample.id, { sample, at: Date.now() });
+      firstSettled();
     });
     let over = false;
     const relaunchLater = () => {
+      firstSettled();
       if (over) return;
       over = true;
       if (!stopped) retry = setTimeout(launch, retryMs).unref();
@@ -83,8 +100,9 @@ export function startGpuMonitor({ intervalMs, retryMs = 30_000 }: { intervalMs: 
   launch();
 
   return {
+    firstSample,
     latest: () => {
-      const fresh = Date.now() - 3 * intervalMs;
+      const fresh = Date.now() - staleMs;
       return [...samples.values()].filter((s) => s.at >= fresh).map((s) => s.sample).sort((a, b) => a.id - b.id);
     },
     stop: () => {

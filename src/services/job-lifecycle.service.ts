@@ -50,7 +50,8 @@ export class JobLifecycle {
     );
     if (!started) return null;
     await em.refresh(job);
-    if (runBefore) await this.removeLeftovers(em, job);
+    // Best effort: a job must still run when its old files cannot be removed (they stay listed on it).
+    if (runBefore) await this.removeLeftovers(em, job).catch(() => undefined);
     await this.publish(job);
     return job;
   }

@@ -246,7 +246,8 @@ export class JobService {
     };
     const requested = engine ?? applied.engine ?? null;
     if (input.upscale && (requested === null || requested === 'onnx')) {
-      input.upscaleModel = await this.videoUpscaler(width, height, requested === 'onnx');
+      // Only a request naming onnx insists; a project's default engine does not.
+      input.upscaleModel = await this.videoUpscaler(width, height, engine === 'onnx');
     }
     // An upscale a live worker can do sends the video to the onnx engine, which renders and then upscales.
     const family = this.engineFor(engine ?? (input.upscaleModel ? 'onnx' : null), applied.engine);

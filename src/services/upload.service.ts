@@ -112,10 +112,9 @@ export class UploadService {
     for (const name of names.filter((n) => n.endsWith('.upload'))) {
       const file = path.join(this.tempDir, name);
       const info = await stat(file).catch(() => null);
-      if (info && info.mtimeMs < cutoff) {
-        await rm(file, { force: true });
-        removed++;
-      }
+      if (!info || info.mtimeMs >= cutoff) continue;
+      // One file that cannot go (permissions, a directory) must not keep the API from starting.
+      if (await rm(file, { force: true }).then(() => true, () => false)) removed++;
     }
     return removed;
   }

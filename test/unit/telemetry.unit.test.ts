@@ -52,9 +52,12 @@ describe('GPU telemetry', () => {
     const csv = path.join(mkdtempSync(path.join(tmpdir(), 'atelier-smi-')), 'gpus.csv');
     copyFileSync(path.join(fakeDir, 'captured.csv'), csv);
     process.env.FAKE_NVIDIA_SMI_CSV = csv;
-    const monitor = startGpuMonitor({ intervalMs: 200 });
+    const starts = path.join(path.dirname(csv), 'starts');
+    process.env.FAKE_NVIDIA_SMI_STARTS = starts;
+    const monitor = startGpuMonitor({ intervalMs: 200, staleMs: 1_000 });
     try {
-      await until(() => monitor.latest().length === 2);
+      await monitor.firstSample;
+      expect(monitor.latest()).toHaveLength(2);
       expect(monitor.latest().map((g) => [g.id, g.utilization])).toEqual([
         [0, 12],
         [1, 98],
@@ -62,7 +65,9 @@ describe('GPU telemetry', () => {
       // The same process, read again a loop later: GPU 0 got busy and GPU 1 stopped reporting.
       writeFileSync(csv, '0, NVIDIA GeForce RTX 3090, 24576, 20000, 80, 100, 350.00\n');
       await until(() => monitor.latest()[0]?.utilization === 100);
-      await until(() => monitor.latest().length === 1, 2_000);
+      await until(() => monitor.latest().length === 1, 3_000);
+      // All of it from one nvidia-smi, started once, not one per interval.
+      expect(readFileSync(starts, 'utf8').trim().split('\n')).toEqual(['start']);
       // Stopped, nothing more is read: a running loop would have printed 55 within one interval.
       monitor.stop();
       writeFileSync(csv, '0, NVIDIA GeForce RTX 3090, 24576, 20000, 80, 55, 350.00\n');
@@ -71,12 +76,17 @@ describe('GPU telemetry', () => {
     } finally {
       monitor.stop();
       delete process.env.FAKE_NVIDIA_SMI_CSV;
+      delete process.env.FAKE_NVIDIA_SMI_STARTS;
     }
   });
 
   it('reports no GPUs, without failing, where nvidia-smi is absent', async () => {
     process.env.PATH = '/nonexistent';
     const monitor = startGpuMonitor({ intervalMs: 50, retryMs: 50 });
+    const started = Date.now();
+    await monitor.firstSample;
+    // Known missing at once, not after the 2 s wait for a first row.
+    expect(Date.now() - started).toBeLessThan(1_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(monitor.latest()).toEqual([]);
     monitor.stop();

@@ -14,7 +14,7 @@ import type { VideoJobInput } from '../../src/services/generation.inputs.ts';
 import type { NewAsset } from '../../src/services/job-lifecycle.service.ts';
 import type { Engine, EngineRun } from '../../workers/engine.types.ts';
 import { targetImage } from '../../workers/engines/builtin/image.render.ts';
-import { createBuiltinVideoEngine } from '../../workers/engines/builtin/video.engine.ts';
+import { createBuiltinVideoEngine, createVideoFramePool, type FrameUpscaler, renderVideo } from '../../workers/engines/builtin/video.engine.ts';
 import renderFrameTask, { kenBurns, renderFrame, type FrameTask } from '../../workers/engines/builtin/video.render.ts';
 
 const base: FrameTask = {
@@ -290,6 +290,50 @@ describe('builtin video engine', () => {
     expect(output.extra).toMatchObject({ upscale: { applied: false, reason: expect.stringContaining('no upscale model') }, width: 48, height: 32 });
     expect(fake.saved[0]).toMatchObject({ width: 48, height: 32 });
     expect(fake.notes.some((n) => n.includes('Upscale requested'))).toBe(true);
+  });
+
+  it('upscales every frame through the given upscaler, and stops the ones in flight when one fails', async () => {
+    const pool = createVideoFramePool(2);
+    try {
+      // Nearest-neighbour ×2, so the output is checkable; the third frame's upscale fails.
+      let calls = 0;
+      let finishedAfterFailure = 0;
+      let failedAt = 0;
+      const upscaler: FrameUpscaler = {
+        model: 'test-x2',
+        scale: 2,
+        upscale: async (rgb, width, height, signal) => {
+          const call = ++calls;
+          if (call === 3) {
+            failedAt = Date.now();
+            throw new Error('frame 3 failed');
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          signal.throwIfAborted();
+          if (failedAt) finishedAfterFailure++;
+          const out = new Uint8Array(width * height * 12);
+          for (let y = 0; y < height * 2; y++)
+            for (let x = 0; x < width * 2; x++) out.set(rgb.subarray(((y >> 1) * width + (x >> 1)) * 3, ((y >> 1) * width + (x >> 1)) * 3 + 3), (y * width * 2 + x) * 3);
+          return out;
+        },
+      };
+      const ok = fakeRun(videoInput({ upscale: true, scenes: [{ prompt: 'waves', frames: 2 }] }));
+      calls = -10; // this run never reaches the failing call
+      const output = await renderVideo(ok.run, pool, 2, upscaler);
+      expect(output.extra).toMatchObject({ upscale: { applied: true, model: 'test-x2', scale: 2, renderedWidth: 24, renderedHeight: 16 }, width: 48, height: 32 });
+      const { data } = await sharp(ok.saved[1]!.data).raw().toBuffer({ resolveWithObject: true });
+      const small = renderFrame({ ...base, prompt: 'waves', seed: 7, width: 24, height: 16, fps: 10, frame: 1 });
+      expect(data[(3 * 48 + 5) * 3]).toBe(small[(1 * 24 + 2) * 3]);
+
+      calls = 0;
+      const failing = fakeRun(videoInput({ upscale: true, scenes: [{ prompt: 'waves', frames: 12 }] }));
+      await expect(renderVideo(failing.run, pool, 2, upscaler)).rejects.toThrow('frame 3 failed');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Frames already being upscaled when frame 3 failed were stopped rather than finished.
+      expect(finishedAfterFailure).toBe(0);
+    } finally {
+      await pool.destroy();
+    }
   });
 
   it('stops soon after an abort, saves nothing, and removes its temp files', async () => {

@@ -52,6 +52,10 @@ export async function renderVideo(run: EngineRun, pool: Piscina, threads: number
 
   const started = performance.now();
   const posterIndex = Math.floor(totalFrames / 2);
+  // Frames rendered ahead are dropped when encoding fails; this stops them too, so none runs on (on a GPU
+  // session or lease the caller hands back) after this function returns.
+  const frameWork = new AbortController();
+  const signal = AbortSignal.any([run.signal, frameWork.signal]);
   const { video, poster } = await withTempDir('atelier-video-', async (dir) => {
     const outFile = path.join(dir, 'video.mp4');
     const { poster } = await encodeFrames({
@@ -76,8 +80,14 @@ export async function renderVideo(run: EngineRun, pool: Piscina, threads: number
           frame,
           source,
         };
-        const rgb = (await pool.run(task, { signal: run.signal })) as Uint8Array;
-        return scale > 1 ? upscaler!.upscale(rgb, renderWidth, renderHeight, run.signal) : rgb;
+        try {
+          const rgb = (await pool.run(task, { signal })) as Uint8Array;
+          return scale > 1 ? await upscaler!.upscale(rgb, renderWidth, renderHeight, signal) : rgb;
+        } catch (error) {
+          // The video cannot be finished: the frames rendering beside this one stop now.
+          frameWork.abort(error);
+          throw error;
+        }
       },
       onFrame: (index) => {
         const { scene, sceneIndex, frame } = frames[index]!;
@@ -89,7 +99,7 @@ export async function renderVideo(run: EngineRun, pool: Piscina, threads: number
       },
     });
     return { video: await readFile(outFile), poster };
-  });
+  }).finally(() => frameWork.abort(new Error('video rendering ended')));
   run.note(`Encoded ${totalFrames} frames (${Math.round(video.length / 1024)} KiB H.264) in ${Math.round(performance.now() - started)} ms`);
 
   const videoAsset = await run.saveAsset({ kind: 'VIDEO', mime: 'video/mp4', extension: 'mp4', data: video, width, height, durationSeconds });
