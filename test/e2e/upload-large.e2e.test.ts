@@ -4,6 +4,7 @@ import type { Core } from '../../src/core.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import type { GraphQLResponse } from '../helpers/graphql.ts';
 import { startSystem, type RunningSystem } from '../helpers/processes.ts';
+import { wavHeader } from '../helpers/media.ts';
 import { createTestUser, type TestUser } from '../helpers/users.ts';
 
 const MB = 1024 * 1024;
@@ -15,19 +16,7 @@ const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/
 
 /** A mono 16-bit 16 kHz WAV of silence, `bytes` of samples, sent as a stream so this test holds one chunk at a time. */
 function wavStream(bytes: number): ReadableStream<Uint8Array> {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + bytes, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(16_000, 24);
-  header.writeUInt32LE(32_000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(bytes, 40);
+  const header = wavHeader(bytes);
   const chunk = new Uint8Array(MB);
   let sent = 0;
   return new ReadableStream({

@@ -6,14 +6,11 @@ export async function pngBytes(width = 96, height = 128): Promise<Buffer> {
   return sharp(Buffer.from(svg)).png().toBuffer();
 }
 
-/** A mono 16-bit PCM WAV of a tone, written by hand (44-byte RIFF header + samples). */
-export function wavBytes(seconds = 0.5, rate = 16_000): Buffer {
-  const samples = Math.round(seconds * rate);
-  const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 220 * i) / rate)), i * 2);
+/** The 44-byte RIFF header of a mono 16-bit PCM WAV whose samples take `dataBytes`. */
+export function wavHeader(dataBytes: number, rate = 16_000): Buffer {
   const header = Buffer.alloc(44);
   header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
+  header.writeUInt32LE(36 + dataBytes, 4);
   header.write('WAVE', 8);
   header.write('fmt ', 12);
   header.writeUInt32LE(16, 16);
@@ -24,8 +21,16 @@ export function wavBytes(seconds = 0.5, rate = 16_000): Buffer {
   header.writeUInt16LE(2, 32);
   header.writeUInt16LE(16, 34);
   header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+}
+
+/** A mono 16-bit PCM WAV of a tone, written by hand (44-byte RIFF header + samples). */
+export function wavBytes(seconds = 0.5, rate = 16_000): Buffer {
+  const samples = Math.round(seconds * rate);
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 220 * i) / rate)), i * 2);
+  return Buffer.concat([wavHeader(data.length, rate), data]);
 }
 
 /** JSON over real HTTP, as the documents' curl / requests / fetch examples send it. */
