@@ -15,6 +15,10 @@ const FIELD_LIMIT_BYTES = 1024 * 1024;
 
 const badRequest = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
 
+/** Our side failed (the disk): not the client's fault, and no server path in the answer. */
+const notStored = () =>
+  new GraphQLError('The upload could not be stored; try again later', { extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } } });
+
 /** Puts `value` at a dotted path of the spec's map ("variables.file", "variables.files.0"). */
 function setAtPath(target: Record<string, unknown>, dotted: string, value: unknown) {
   const keys = dotted.split('.');
@@ -60,6 +64,14 @@ function readParts(
   const writes: Promise<unknown>[] = [];
   let fileTooLarge = false;
   return new Promise((resolve, reject) => {
+    let bodyBytes = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bodyBytes += chunk.length;
+        if (bodyBytes > options.maxBodyBytes) return fail(options.tooLarge(true));
+        done(null, chunk);
+      },
+    });
     let failed = false;
     const fail = (error: GraphQLError) => {
       if (failed) return;
@@ -67,6 +79,7 @@ function readParts(
       // Stop reading: the rest of the body stays unread (the answer closes the connection), and no file stays open.
       source.unpipe();
       source.pause();
+      counter.unpipe();
       for (const stream of fileStreams) stream.destroy();
       reject(error);
     };
@@ -75,7 +88,7 @@ function readParts(
     try {
       parser = Busboy({
         headers: { 'content-type': contentType },
-        limits: { fileSize: options.maxFileBytes, fieldSize: FIELD_LIMIT_BYTES, files: 10, fields: 10 },
+        limits: { fileSize: options.maxFileBytes, fieldSize: FIELD_LIMIT_BYTES, files: 10, fields: 10, parts: 20 },
       });
     } catch (error) {
       // A multipart content type without a boundary, for one.
@@ -86,6 +99,8 @@ function readParts(
       fields.set(name, value);
     });
     parser.on('file', (name, stream, filename, _encoding, mimeType) => {
+      // Parts the parser still had buffered after a refusal are skipped, not written.
+      if (failed) return stream.resume();
       const temp = path.join(options.tempDir, `${randomUUID()}.upload`);
       temps.push(temp);
       fileStreams.push(stream);
@@ -94,26 +109,23 @@ function readParts(
       const written = pipeline(stream, createWriteStream(temp, { flags: 'wx' })).then(async () => {
         files.set(name, new File([await openAsBlob(temp)], filename, { type: mimeType }));
       });
-      // Settled here too: a write cut short by fail() must not surface as an unhandled rejection.
-      written.catch(() => undefined);
+      // A write that fails (disk full) ends the request at once; after fail() the rejection is expected.
+      written.catch(() => fail(notStored()));
       writes.push(written);
     });
     for (const limit of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) parser.on(limit, () => fail(badRequest('Too many parts in the multipart body')));
     parser.on('finish', () => {
-      Promise.all(writes).then(() => (fileTooLarge ? fail(options.tooLarge(false)) : resolve({ fields, files })), invalid);
-    });
-    let bodyBytes = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        bodyBytes += chunk.length;
-        if (bodyBytes > options.maxBodyBytes) return fail(options.tooLarge(true));
-        done(null, chunk);
-      },
+      Promise.all(writes).then(() => (fileTooLarge ? fail(options.tooLarge(false)) : resolve({ fields, files })), () => fail(notStored()));
     });
     // Piped by hand, not with pipeline(): on failure the request must stay open for the answer, not be destroyed.
     source.on('error', invalid);
     counter.on('error', invalid);
     parser.on('error', invalid);
+    // A client gone before (or while) the body is read: no 'end' will come.
+    if (source.destroyed) return invalid(new Error('the client closed the request'));
+    source.on('close', () => {
+      if (!source.readableEnded) invalid(new Error('the client closed the request'));
+    });
     source.pipe(counter).pipe(parser);
   });
 }
@@ -130,7 +142,9 @@ export async function parseMultipartOperation(
   owner: object,
   options: MultipartOptions,
 ): Promise<Record<string, unknown>> {
-  await mkdir(options.tempDir, { recursive: true });
+  await mkdir(options.tempDir, { recursive: true }).catch(() => {
+    throw notStored();
+  });
   const temps: string[] = [];
   tempFiles.set(owner, temps);
   const { fields, files } = await readParts(source, contentType, options, temps);

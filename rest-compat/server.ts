@@ -51,7 +51,7 @@ const MULTIPART_OVERHEAD_BYTES = 1024 * 1024;
 
 
 /** A GraphQL multipart request read before yoga sees it: its operation with Files in place, or why not. */
-type ReadUpload = { params: Record<string, unknown> } | { error: GraphQLError };
+type ReadUpload = { params: Record<string, unknown> } | { error: GraphQLError; bodyRead: 'none' | 'some' };
 
 /**
  * GraphQL uploads are read from the raw request by our streaming parser (graphql-uploads.ts), file parts
@@ -68,12 +68,12 @@ async function readUpload(req: FastifyRequest, maxBytes: number, tempDir: string
     const http = { status: 413, headers };
     return new GraphQLError(error.message, { extensions: { code: error.code, ...error.details, http } });
   };
-  if (Number(req.headers['content-length']) > maxBytes + MULTIPART_OVERHEAD_BYTES) return { error: tooLarge(false) };
+  if (Number(req.headers['content-length']) > maxBytes + MULTIPART_OVERHEAD_BYTES) return { error: tooLarge(false), bodyRead: 'none' };
   try {
     const options = { tempDir, maxFileBytes: maxBytes, maxBodyBytes: maxBytes + MULTIPART_OVERHEAD_BYTES, tooLarge };
     return { params: await parseMultipartOperation(req.raw, req.headers['content-type'] ?? '', req, options) };
   } catch (error) {
-    if (error instanceof GraphQLError) return { error };
+    if (error instanceof GraphQLError) return { error, bodyRead: 'some' };
     throw error;
   }
 }
@@ -134,14 +134,18 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
       method: ['GET', 'POST', 'OPTIONS'],
       handler: async (req, reply) => {
         let response: Response;
+        let upload: ReadUpload | undefined;
         try {
-          const upload = req.isMultipart() ? await readUpload(req, core.config.UPLOAD_MAX_BYTES, core.uploads.tempDir) : undefined;
+          upload = req.method === 'POST' && req.isMultipart() ? await readUpload(req, core.config.UPLOAD_MAX_BYTES, core.uploads.tempDir) : undefined;
           response = await yoga.handleNodeRequestAndResponse(req, reply, { req, reply, upload });
         } finally {
           // The operation has run: its uploads' temp files go before the client hears back.
           await removeUploadTemps(req);
         }
         response.headers.forEach((value, key) => void reply.header(key, value));
+        // A body refused part-way has its rest unread: it must not be taken for the next request on this connection.
+        // (One not read at all is discarded by Node, and the connection lives on.)
+        if (upload && 'error' in upload && upload.bodyRead === 'some' && !req.raw.complete) reply.header('connection', 'close');
         reply.status(response.status);
         reply.send(response.body);
         return reply;
