@@ -19,6 +19,11 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'API stopping');
+  // Closing talks to Redis and PostgreSQL; if they are already gone it could wait for ever.
+  setTimeout(() => {
+    logger.error('API shutdown did not finish in 10 s; exiting');
+    process.exit(1);
+  }, 10_000).unref();
   await server.close().catch((error) => logger.error({ err: error }, 'closing HTTP server failed'));
   await core.close().catch((error) => logger.error({ err: error }, 'closing core failed'));
   process.exit(0);

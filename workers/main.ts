@@ -72,6 +72,11 @@ async function shutdown(signal: string) {
     logger.warn({ graceMs: config.WORKER_SHUTDOWN_GRACE_MS }, 'running jobs did not finish in time; leaving them to be run again');
     await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
   }
+  // What is left talks to Redis and PostgreSQL; if they are already gone it could wait for ever.
+  setTimeout(() => {
+    logger.error('worker shutdown did not finish in 5 s; exiting');
+    process.exit(1);
+  }, 5_000).unref();
   await heartbeat.stop();
   await Promise.all(engines.map((e) => e.close?.()));
   await core.close();

@@ -59,7 +59,9 @@ export async function startLocalRedis(dir: string, logger: Logger, port?: number
       '--maxmemory-policy', 'noeviction',
       '--daemonize', 'no',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and Redis must outlive the
+    // API and workers' shutdown (they deregister and release jobs through it); the launcher stops it last.
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   await new Promise<void>((resolve, reject) => {
     let output = '';
