@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { flushUnique } from '../db/unique.flush.ts';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ComfyPool } from '../comfy/comfy.pool.ts';
@@ -233,7 +234,7 @@ export class ComfyService {
       return existing;
     }
     const row = em.create(ComfyWorkflow, { name, workflow, bindings, description, owner: em.getReference(User, actor.userId) });
-    await em.flush();
+    await flushUnique(em, () => new AppError('CONFLICT', `A workflow named "${name}" was saved meanwhile; save again to replace it`, { field: 'name' }));
     return row;
   }
 
@@ -304,7 +305,7 @@ export class ComfyService {
     if (!url) throw badInput('url must be an http(s) URL of a ComfyUI server (not a link-local or metadata address)', { field: 'url' });
     if (await em.findOne(ComfyServer, { url })) throw new AppError('CONFLICT', `Server ${url} is already in the pool`);
     const row = em.create(ComfyServer, { url, name: raw.name?.trim() || null, enabled: true });
-    await em.flush();
+    await flushUnique(em, () => new AppError('CONFLICT', `Server ${url} is already in the pool`));
     return row;
   }
 

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { flushUnique } from '../db/unique.flush.ts';
 import { z } from 'zod';
 import { Asset } from '../db/entities/asset.entity.ts';
 import { Character } from '../db/entities/character.entity.ts';
@@ -39,17 +39,7 @@ export interface ProfiledRequest {
 
 const joinText = (...parts: (string | null | undefined)[]) => parts.filter((p) => p && p.trim()).join(', ') || null;
 
-async function flushUnique(em: EntityManager, what: string, value: string) {
-  try {
-    await em.flush();
-  } catch (error) {
-    if (error instanceof UniqueConstraintViolationException) {
-      em.clear();
-      throw new AppError('CONFLICT', `A ${what} named "${value}" already exists`, { field: 'name' });
-    }
-    throw error;
-  }
-}
+const nameTaken = (what: string, value: string) => () => new AppError('CONFLICT', `A ${what} named "${value}" already exists`, { field: 'name' });
 
 /** Character profiles and project presets (the video platform's), and how they shape a request. */
 export class ProfileService {
@@ -88,7 +78,7 @@ export class ProfileService {
       seed: input.seed ?? null,
     };
     const row = id ? Object.assign(await this.getCharacter(em, id), values) : em.create(Character, values);
-    await flushUnique(em, 'character', input.name);
+    await flushUnique(em, nameTaken('character', input.name));
     return row;
   }
 
@@ -100,7 +90,7 @@ export class ProfileService {
     const values = { name: input.name, style: input.style ?? null, defaultEngine: input.defaultEngine ?? null };
     const row = id ? Object.assign(await this.getPreset(em, id), values) : em.create(ProjectPreset, values);
     row.characters.set(characters);
-    await flushUnique(em, 'project preset', input.name);
+    await flushUnique(em, nameTaken('project preset', input.name));
     return row;
   }
 

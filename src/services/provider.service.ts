@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { flushUnique } from '../db/unique.flush.ts';
 import type { Redis } from 'ioredis';
 import stringify from 'safe-stable-stringify';
 import { z } from 'zod';
@@ -113,7 +114,7 @@ async function configureProvider(em: EntityManager, sealer: KeySealer, raw: Conf
     baseUrl: input.baseUrl ?? null,
   });
   if (provider.isDefault) await em.nativeUpdate(Provider, { isDefault: true }, { isDefault: false });
-  await em.flush();
+  await flushUnique(em, () => badInput(`A provider named "${input.name}" exists`, { field: 'name' }));
   return provider;
 }
 
@@ -200,7 +201,7 @@ export class ProviderService {
     const { apiKey: _key, ...rest } = input;
     for (const [field, value] of Object.entries(rest)) if (value !== undefined && value !== null) Object.assign(provider, { [field]: value });
     if (input.isDefault) await em.nativeUpdate(Provider, { isDefault: true, id: { $ne: provider.id } }, { isDefault: false });
-    await em.flush();
+    await flushUnique(em, () => badInput(`A provider named "${input.name}" exists`, { field: 'name' }));
     return provider;
   }
 

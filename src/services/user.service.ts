@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { flushUnique } from '../db/unique.flush.ts';
 import { z } from 'zod';
 import { USER_ROLES, User, type UserRole } from '../db/entities/user.entity.ts';
 import type { Actor } from './actor.ts';
@@ -43,15 +43,7 @@ export async function createUser(
     passwordHash: await hashPassword(input.password),
     role: input.role,
   });
-  try {
-    await em.flush();
-  } catch (error) {
-    if (error instanceof UniqueConstraintViolationException) {
-      em.clear();
-      throw new AppError('CONFLICT', `Username "${input.username}" is taken`, { field: 'username' });
-    }
-    throw error;
-  }
+  await flushUnique(em, () => new AppError('CONFLICT', `Username "${input.username}" is taken`, { field: 'username' }));
   return user;
 }
 
