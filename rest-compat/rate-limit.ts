@@ -30,7 +30,9 @@ export class RateLimits {
 
   /** A client is its credential (hashed) when it sends one, else its address. */
   static clientKey(authorization: string | null | undefined, ip: string | undefined): string {
-    return authorization ? createHash('sha256').update(authorization).digest('hex').slice(0, 32) : `ip:${ip ?? 'unknown'}`;
+    // The credential itself, as auth reads it: "bearer  X" and "Bearer X" are one client, not two buckets.
+    const credential = authorization?.trim().replace(/^bearer\s+/i, '');
+    return credential ? createHash('sha256').update(credential).digest('hex').slice(0, 32) : `ip:${ip ?? 'unknown'}`;
   }
 
   /** Counts one request; throws RATE_LIMITED (with retryAfterSeconds) when a limit is spent. */

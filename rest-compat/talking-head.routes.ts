@@ -83,7 +83,15 @@ export async function receiveForm(
   const files = new Map<string, Asset>();
   const fields = new Map<string, string>();
   if (!request.isMultipart()) throw badInput('Expected a multipart/form-data body');
-  for await (const part of request.parts()) {
+  // busboy's own complaints (no boundary, a body cut short) are the client's malformed body, not a server fault.
+  const malformed = (error: unknown) => badInput(`Invalid multipart body: ${(error as Error).message}`);
+  const parts = request.parts();
+  for (;;) {
+    const next = await parts.next().catch((error: unknown) => {
+      throw (error as { statusCode?: number }).statusCode ? error : malformed(error);
+    });
+    if (next.done) break;
+    const part = next.value;
     if (part.type === 'file') {
       const file = part as MultipartFile;
       try {
@@ -92,6 +100,7 @@ export async function receiveForm(
         // @fastify/multipart stops a file at UPLOAD_MAX_BYTES; the documents answer an oversized file as bad input (400).
         const refused = (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' ? fileTooLarge(core.config.UPLOAD_MAX_BYTES) : error;
         if (refused instanceof AppError) throw new AppError(refused.code, `${describe(file.fieldname)}: ${refused.message}`, refused.details);
+        if (file.file.errored) throw malformed(file.file.errored);
         throw error;
       }
     } else {

@@ -67,7 +67,8 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
     withActor(core, async (em, actor, request) => {
       const fields = request.isMultipart()
         ? (await receiveForm(core, em, actor, request)).fields
-        : new Map(Object.entries((request.body ?? {}) as Record<string, string>));
+        : // Form fields are strings; a JSON body's other types are dropped, so a number where text goes is "missing".
+          new Map(Object.entries((request.body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
       const imageUrl = fields.get('imageUrl');
       const text = fields.get('text');
       if (!imageUrl) throw badInput('imageUrl is required', { field: 'imageUrl' });

@@ -59,5 +59,17 @@ describe('REST video generator API (004)', () => {
     const response = await fetch(`${system.url}/api/generate`, { method: 'POST', body: formData });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: 'Invalid input', details: 'imageUrl must be a URL returned by /api/upload' });
+
+    // A multipart body without its boundary, and JSON whose text is a number: the client's mistakes, so 400s.
+    const noBoundary = await fetch(`${system.url}/api/upload`, { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'x' });
+    expect(noBoundary.status).toBe(400);
+    expect(await noBoundary.json()).toMatchObject({ error: 'Invalid input', details: expect.stringContaining('Invalid multipart body') });
+    const numericText = await fetch(`${system.url}/api/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ imageUrl: `${system.url}/files/00000000-0000-4000-8000-000000000000`, text: 5 }),
+    });
+    expect(numericText.status).toBe(400);
+    expect(await numericText.json()).toMatchObject({ error: 'Invalid input', details: 'text is required' });
   });
 });
