@@ -49,19 +49,27 @@ export class GpuPool {
       const what = this.devices.every((d) => d.id === 'cpu') ? 'the CPU memory budget is' : 'largest GPU has';
       return Promise.reject(new AppError('RESOURCE_ERROR', `insufficient VRAM: needs ${gb(bytes)}, ${what} ${gb(largest)}`));
     }
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { jobId, bytes, preference: options.preference ?? null, resolve, reject };
-      options.signal?.addEventListener(
-        'abort',
-        () => {
-          const index = this.waiting.indexOf(waiter);
-          if (index >= 0) {
-            this.waiting.splice(index, 1);
-            reject(options.signal!.reason);
-          }
+      const onAbort = () => {
+        const index = this.waiting.indexOf(waiter);
+        if (index >= 0) {
+          this.waiting.splice(index, 1);
+          reject(signal!.reason);
+        }
+      };
+      const waiter: Waiter = {
+        jobId,
+        bytes,
+        preference: options.preference ?? null,
+        resolve: (lease) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(lease);
         },
-        { once: true },
-      );
+        reject,
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(waiter);
       this.dispatch();
     });

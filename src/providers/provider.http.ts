@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import sharp from 'sharp';
 import { type AdapterContext, ProviderCallError } from './provider.types.ts';
 
@@ -66,17 +67,10 @@ export async function fetchImage(ctx: AdapterContext, source: { url?: string | n
   return data;
 }
 
-export const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
+/** Waits `ms`; an abort rejects with the signal's reason. Node's timer removes its abort listener when it fires. */
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal }).catch((error: unknown) => {
+    throw signal?.aborted ? signal.reason : error;
   });
 
 /** Polls until `step` returns a value; each poll waits the context's interval; gives up at the request timeout. */

@@ -50,7 +50,7 @@ export class JobLifecycle {
     );
     if (!started) return null;
     await em.refresh(job);
-    // Best effort: a job must still run when its old files cannot be removed (they stay listed on it).
+    // Best effort: a database error here leaves the old files listed on the job, which still runs.
     if (runBefore) await this.removeLeftovers(em, job).catch(() => undefined);
     await this.publish(job);
     return job;
@@ -63,9 +63,13 @@ export class JobLifecycle {
   private async removeLeftovers(em: EntityManager, job: Job) {
     const leftovers = await em.find(Asset, { job: job.id }, { fields: ['id', 'storageKey'] });
     if (!leftovers.length) return;
-    await em.nativeDelete(Asset, { id: { $in: leftovers.map((a) => a.id) } });
-    await Promise.all(leftovers.map((a) => this.storage.remove(a.storageKey)));
-    await this.log(em, job, 'warn', `Removed ${leftovers.length} file(s) an earlier attempt left`);
+    // Files first: a row goes only with its file, so a file that cannot be removed stays listed, not orphaned.
+    const results = await Promise.allSettled(leftovers.map((a) => this.storage.remove(a.storageKey)));
+    const removed = leftovers.filter((_, i) => results[i]!.status === 'fulfilled');
+    if (removed.length) await em.nativeDelete(Asset, { id: { $in: removed.map((a) => a.id) } });
+    await this.log(em, job, 'warn', `Removed ${removed.length} file(s) an earlier attempt left`);
+    const failed = leftovers.length - removed.length;
+    if (failed) await this.log(em, job, 'warn', `Could not remove ${failed} file(s) an earlier attempt left; they stay listed on the job`);
   }
 
   /**

@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/services/errors.ts';
 import { writeTinyStableDiffusion } from '../../workers/engines/onnx/tiny-packs.ts';
+import { InferenceHost } from '../../workers/engines/onnx/inference.host.ts';
 import { SessionCache } from '../../workers/engines/onnx/session.cache.ts';
 import { GpuPool } from '../../workers/gpu.pool.ts';
 
@@ -25,6 +26,14 @@ describe('GPU pool admission', () => {
     const error = await pool.acquire('j', 8 * GB).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ code: 'RESOURCE_ERROR', message: 'insufficient VRAM: needs 8 GB, largest GPU has 6 GB' });
+  });
+
+  it('refuses at once a job whose signal is already aborted, even when a device is free', async () => {
+    const pool = new GpuPool([{ id: 'cuda:0', memoryBytes: 8 * GB, maxConcurrent: 2 }]);
+    const reason = new Error('cancelled before admission');
+    const error = await pool.acquire('gone', GB, { signal: AbortSignal.abort(reason) }).catch((e: unknown) => e);
+    expect(error).toBe(reason);
+    expect(pool.allocations()).toEqual([]);
   });
 
   it('waits for room in the VRAM budget and for a free slot, then admits in order', async () => {
@@ -103,5 +112,24 @@ describe('model session cache', () => {
     other.release();
     await new Promise((r) => setImmediate(r));
     expect(c.keys()).toEqual([]);
+  });
+});
+
+describe('inference thread', () => {
+  it('fails calls, instead of leaving them pending for ever, once its thread has stopped', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'atelier-host-'));
+    await writeTinyStableDiffusion(dir);
+    const host = new InferenceHost();
+    const session = await host.load(path.join(dir, 'vae_decoder', 'model.onnx'), {});
+    await host.close();
+    const outcome = await Promise.race([
+      session.run({ latent_sample: new ort.Tensor('float32', new Float32Array(4 * 8 * 8), [1, 4, 8, 8]) }).then(
+        () => 'answered',
+        (error: Error) => error.message,
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still pending'), 2_000)),
+    ]);
+    expect(outcome).toMatch(/inference thread exited/);
+    expect(host.alive).toBe(false);
   });
 });

@@ -20,6 +20,8 @@ export class InferenceHost {
   private readonly thread: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Set once the thread has stopped: its sessions are gone, and calls fail rather than wait for ever. */
+  private stopped: Error | null = null;
 
   constructor() {
     this.thread = new Worker(new URL('./inference.thread.ts', import.meta.url));
@@ -31,13 +33,23 @@ export class InferenceHost {
       if (message.ok) pending.resolve(message.result);
       else pending.reject(new Error(message.message));
     });
-    this.thread.on('error', (error) => {
-      for (const p of this.pending.values()) p.reject(error);
-      this.pending.clear();
-    });
+    this.thread.on('error', (error) => this.stop(error));
+    this.thread.on('exit', (code) => this.stop(new Error(`inference thread exited (code ${code})`)));
+  }
+
+  get alive() {
+    return this.stopped === null;
+  }
+
+  private stop(reason: Error) {
+    this.stopped ??= reason;
+    for (const p of this.pending.values()) p.reject(reason);
+    this.pending.clear();
   }
 
   private call<T>(request: WithoutId<Request>): Promise<T> {
+    // postMessage to a stopped thread is silently dropped: the answer would never come.
+    if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });

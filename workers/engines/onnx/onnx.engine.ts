@@ -49,7 +49,14 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
   const packFiles = new Map<string, Promise<SdPackFiles>>();
   const filesOf = (pack: ModelPack) => {
     let files = packFiles.get(pack.dir);
-    if (!files) packFiles.set(pack.dir, (files = loadSdPackFiles(pack.dir)));
+    if (!files) {
+      // A failed read (a file being copied in, say) is tried again by the next job, not remembered.
+      files = loadSdPackFiles(pack.dir).catch((error: unknown) => {
+        packFiles.delete(pack.dir);
+        throw error;
+      });
+      packFiles.set(pack.dir, files);
+    }
     return files;
   };
 

@@ -87,7 +87,11 @@ export class OnnxRuntime {
       load: async (key) => {
         const [device, file] = splitKey(key);
         let host = this.hosts.get(device);
-        if (!host) this.hosts.set(device, (host = new InferenceHost()));
+        if (!host?.alive) {
+          // A stopped thread took its sessions with it: a new one loads them again.
+          if (host) this.cache.drop((cached) => cached.startsWith(`${device}|`));
+          this.hosts.set(device, (host = new InferenceHost()));
+        }
         const session = await host.load(file, sessionOptions(device));
         return { session, bytes: (await stat(file)).size };
       },

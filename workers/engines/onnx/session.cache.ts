@@ -93,6 +93,11 @@ export class SessionCache {
     }
   }
 
+  /** Forgets the sessions whose key matches, without releasing them (their thread is gone). */
+  drop(match: (key: string) => boolean) {
+    for (const key of [...this.entries.keys()]) if (match(key)) this.entries.delete(key);
+  }
+
   async close() {
     const all = [...this.entries.values()];
     this.entries.clear();
