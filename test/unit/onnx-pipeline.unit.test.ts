@@ -2,11 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadClipTokenizer } from '../../workers/engines/onnx/clip.tokenizer.ts';
 import { discoverModels } from '../../workers/engines/onnx/model.catalog.ts';
 import { createScheduler } from '../../workers/engines/onnx/schedulers.ts';
-import { loadSdPackFiles, runStableDiffusion, type SdPackFiles, type SdSessions } from '../../workers/engines/onnx/sd.pipeline.ts';
+import { loadSdPackFiles, pngToRgb, runStableDiffusion, type SdPackFiles, type SdSessions } from '../../workers/engines/onnx/sd.pipeline.ts';
 import { writeTinyPacks } from '../../workers/engines/onnx/tiny-packs.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'atelier-packs-'));
@@ -202,5 +203,21 @@ describe('SDXL pipeline on the tiny SDXL pack', () => {
     const enc = await sessions.textEncoder.run({ input_ids: new ort.Tensor('int32', files.tokenizer.encode('a red cat'), [1, 77]) });
     expect(hidden[77 * 32]).toBeCloseTo((enc['hidden_states.1']!.data as Float32Array)[0]!, 6);
     expect(Buffer.from(await runStableDiffusion(files, sessions, request)).equals(Buffer.from(a))).toBe(true);
+  });
+});
+
+describe('start images', () => {
+  it('turns a photo upright by its EXIF orientation before using it', async () => {
+    // Stored 4×2, left half red and right half blue, tagged "rotate 90° clockwise to view": upright it is 2×4,
+    // red on top and blue below.
+    const raw = Buffer.alloc(4 * 2 * 3);
+    for (let y = 0; y < 2; y++) for (let x = 0; x < 4; x++) raw.set(x < 2 ? [255, 0, 0] : [0, 0, 255], (y * 4 + x) * 3);
+    const jpeg = await sharp(raw, { raw: { width: 4, height: 2, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toBuffer();
+    const rgb = await pngToRgb(jpeg, 2, 4);
+    const pixel = (x: number, y: number) => [...rgb.subarray((y * 2 + x) * 3, (y * 2 + x) * 3 + 3)];
+    // Top right is red upright; read as stored and stretched it would be blue.
+    expect(pixel(1, 0)[0]).toBeGreaterThan(200);
+    expect(pixel(1, 0)[2]).toBeLessThan(60);
+    expect(pixel(0, 3)[2]).toBeGreaterThan(200);
   });
 });

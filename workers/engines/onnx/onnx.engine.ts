@@ -82,7 +82,8 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
     const scale = Number(pack.details.scale);
     if (scale !== request.scale) throw new AppError('BAD_USER_INPUT', `Model "${pack.name}" upscales ×${scale}, not ×${request.scale}`, { field: 'scale' });
     const { data } = await run.readAsset(request.assetId);
-    const { data: rgb, info } = await sharp(data).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    // Upright first: a phone photo's EXIF orientation would otherwise come back sideways, twice the size.
+    const { data: rgb, info } = await sharp(data).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
     return withPackSession(run, pack, async (session, device) => {
       const out = await upscaleTiled(session, new Uint8Array(rgb), info.width, info.height, scale, {
         ...UPSCALE_TILES,

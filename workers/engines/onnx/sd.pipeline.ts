@@ -230,5 +230,6 @@ export async function runStableDiffusion(files: SdPackFiles, sessions: SdSession
 }
 
 export const rgbToPng = (rgb: Uint8Array, width: number, height: number) => sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+/** A stored image as RGB at width × height, turned upright first (a phone photo's EXIF orientation). */
 export const pngToRgb = async (data: Buffer, width: number, height: number) =>
-  new Uint8Array(await sharp(data).removeAlpha().resize(width, height, { fit: 'fill' }).raw().toBuffer());
+  new Uint8Array(await sharp(data).rotate().removeAlpha().resize(width, height, { fit: 'fill' }).raw().toBuffer());
