@@ -118,7 +118,15 @@ export class ProviderRunner {
         lastFailure = 'NO_CREDITS';
         continue;
       }
-      const ctx = this.providers.adapterContext(provider, signal);
+      let ctx: ReturnType<ProviderService['adapterContext']>;
+      try {
+        ctx = this.providers.adapterContext(provider, signal);
+      } catch (error) {
+        // A key that no longer opens (PROVIDER_KEY_SECRET changed) rules out this provider, not the whole chain.
+        await this.record(em, job, provider, provider.name, 'REJECTED', { error: (error as Error).message });
+        failures.push(`${provider.name}: ${(error as Error).message}`);
+        continue;
+      }
       const redact = (text: string) => text.split(ctx.apiKey).join('••••');
       for (let retry = 0; retry <= config.BATCH_MAX_RETRIES; retry++) {
         let wait = await this.providers.rateLimits.take(provider.id, provider.rateLimitRpm ?? null);

@@ -20,8 +20,15 @@ import { isUuid, parseInput } from './validation.ts';
 
 const jsonObject = z.record(z.string(), z.unknown());
 
+/** Per-provider settings: prices per model or feature, and where webhooks go; other keys pass to the adapter. */
+const providerConfig = z.looseObject({
+  prices: z.record(z.string(), z.number().min(0).max(1000)).optional(),
+  webhook_url: z.url({ protocol: /^https?$/ }).optional(),
+  webhook_secret: z.string().min(8).max(256).optional(),
+});
+
 const providerFields = {
-  config: jsonObject.nullish(),
+  config: providerConfig.nullish(),
   isDefault: z.boolean().nullish(),
   isActive: z.boolean().nullish(),
   costPerImage: z.number().min(0).max(100).nullish(),
