@@ -49,6 +49,8 @@ export interface MultipartOptions {
   /** A body over this is refused at once, the rest left unread (a chunked body gives no length up front). */
   maxBodyBytes: number;
   tooLarge(midBody: boolean): GraphQLError;
+  /** Hears why an upload could not be stored: the client only learns that it could not. */
+  onStoreError?(error: unknown): void;
 }
 
 /** Streams the parts of a multipart body: fields into memory (small), each file part into a temp file. */
@@ -110,7 +112,10 @@ function readParts(
         files.set(name, new File([await openAsBlob(temp)], filename, { type: mimeType }));
       });
       // A write that fails (disk full) ends the request at once; after fail() the rejection is expected.
-      written.catch(() => fail(notStored()));
+      written.catch((error: unknown) => {
+        if (!failed) options.onStoreError?.(error);
+        fail(notStored());
+      });
       writes.push(written);
     });
     for (const limit of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) parser.on(limit, () => fail(badRequest('Too many parts in the multipart body')));
@@ -142,7 +147,8 @@ export async function parseMultipartOperation(
   owner: object,
   options: MultipartOptions,
 ): Promise<Record<string, unknown>> {
-  await mkdir(options.tempDir, { recursive: true }).catch(() => {
+  await mkdir(options.tempDir, { recursive: true }).catch((error: unknown) => {
+    options.onStoreError?.(error);
     throw notStored();
   });
   const temps: string[] = [];

@@ -70,7 +70,13 @@ async function readUpload(req: FastifyRequest, maxBytes: number, tempDir: string
   };
   if (Number(req.headers['content-length']) > maxBytes + MULTIPART_OVERHEAD_BYTES) return { error: tooLarge(false), bodyRead: 'none' };
   try {
-    const options = { tempDir, maxFileBytes: maxBytes, maxBodyBytes: maxBytes + MULTIPART_OVERHEAD_BYTES, tooLarge };
+    const options = {
+      tempDir,
+      maxFileBytes: maxBytes,
+      maxBodyBytes: maxBytes + MULTIPART_OVERHEAD_BYTES,
+      tooLarge,
+      onStoreError: (error: unknown) => req.log.error({ err: error }, 'GraphQL upload could not be written to disk'),
+    };
     return { params: await parseMultipartOperation(req.raw, req.headers['content-type'] ?? '', req, options) };
   } catch (error) {
     if (error instanceof GraphQLError) return { error, bodyRead: 'some' };

@@ -112,15 +112,25 @@ export async function receiveForm(
 
 const GB = 1024 ** 3;
 
+/**
+ * A health figure, or its fallback when the store behind it is down: a health check must answer (503 unhealthy),
+ * not fail, while the reason goes to the log.
+ */
+const orElse = <T>(request: FastifyRequest, what: string, read: Promise<T>, fallback: T): Promise<T> =>
+  read.catch((error: unknown) => {
+    request.log.warn({ err: error }, `health: ${what} unavailable`);
+    return fallback;
+  });
+
 /** GPUs of the live workers (from their heartbeats); none where workers run on CPU only. */
-const liveGpus = (core: Core) => core.workers.resources().then((r) => r.gpus).catch(() => []);
+const liveGpus = (core: Core, request: FastifyRequest) => orElse(request, 'GPU list', core.workers.resources().then((r) => r.gpus), []);
 
 /** Document 002: Hallo2 talking-head inference, task management and health. */
 export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
   const started = Date.now();
 
-  app.get('/health', { config: { family }, schema: { tags, summary: 'Simple health check' } }, async (_request, reply) => {
-    const [workers, gpus] = await Promise.all([countWorkers(core).catch(() => ({ total: 0, engines: [] })), liveGpus(core)]);
+  app.get('/health', { config: { family }, schema: { tags, summary: 'Simple health check' } }, async (request, reply) => {
+    const [workers, gpus] = await Promise.all([orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }), liveGpus(core, request)]);
     return reply.status(workers.total > 0 ? 200 : 503).send({
       status: workers.total > 0 ? 'healthy' : 'unhealthy',
       gpu_available: gpus.length > 0,
@@ -129,11 +139,11 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
     });
   });
 
-  app.get('/api/v1/health', { config: { family }, schema: { tags: [...tags, 'Video platform (003)'], summary: 'Detailed health check' } }, async (_request, reply) => {
+  app.get('/api/v1/health', { config: { family }, schema: { tags: [...tags, 'Video platform (003)'], summary: 'Detailed health check' } }, async (request, reply) => {
     const [workers, counts, gpus] = await Promise.all([
-      countWorkers(core).catch(() => ({ total: 0, engines: [] })),
-      countJobsByStatus(core),
-      liveGpus(core),
+      orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }),
+      orElse(request, 'task counts', countJobsByStatus(core), {} as Awaited<ReturnType<typeof countJobsByStatus>>),
+      liveGpus(core, request),
     ]);
     const healthy = workers.total > 0;
     return reply.status(healthy ? 200 : 503).send({

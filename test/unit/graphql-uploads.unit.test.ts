@@ -65,9 +65,15 @@ describe('streaming GraphQL multipart parser', () => {
 
   it('answers SERVICE_UNAVAILABLE, without hanging, when the temp file cannot be written', async () => {
     // sysfs takes no new files, not even from root.
-    const error = await refusal(parseMultipartOperation(source(body(Buffer.alloc(50_000, 1))), CONTENT_TYPE, {}, options('/sys')));
+    const heard: unknown[] = [];
+    const error = await refusal(
+      parseMultipartOperation(source(body(Buffer.alloc(50_000, 1))), CONTENT_TYPE, {}, { ...options('/sys'), onStoreError: (e) => heard.push(e) }),
+    );
     expect(error.extensions.code).toBe('SERVICE_UNAVAILABLE');
     expect(error.message).not.toContain('/sys');
+    // The reason is not lost: the server logs it.
+    expect(heard).toHaveLength(1);
+    expect((heard[0] as NodeJS.ErrnoException).code).toMatch(/^E[A-Z]+$/);
   });
 
   it('refuses a request whose client is already gone, a path into a prototype, and a file over the limit', async () => {
