@@ -19,7 +19,7 @@ export class RateLimits {
   constructor(core: Core, onStoreError: (error: unknown) => void) {
     this.onStoreError = onStoreError;
     const limiter = (name: string, points: number) =>
-      new RateLimiterRedis({ storeClient: core.redis, keyPrefix: `${core.config.QUEUE_PREFIX}:ratelimit:${name}`, points, duration: 1 });
+      new RateLimiterRedis({ storeClient: core.redis, keyPrefix: `${core.config.QUEUE_PREFIX}:ratelimit:${name}`, points, duration: core.config.RATE_LIMIT_WINDOW_SECONDS });
     this.global = limiter('global', core.config.RATE_LIMIT_GLOBAL);
     this.routes = {
       comfyExecute: limiter('comfy-execute', core.config.RATE_LIMIT_COMFY_EXECUTE),

@@ -78,6 +78,7 @@ const envSchema = z.object({
     .pipe(z.array(z.enum(['talking-head', 'video-generator']))),
   REST_SYNC_TIMEOUT_SECONDS: z.coerce.number().min(0).max(600).default(60),
   RATE_LIMIT_GLOBAL: z.coerce.number().int().positive().default(500),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),
   RATE_LIMIT_COMFY_EXECUTE: z.coerce.number().int().positive().default(50),
   RATE_LIMIT_GENERATE_IMAGE: z.coerce.number().int().positive().default(100),
   RATE_LIMIT_GENERATE_VIDEO: z.coerce.number().int().positive().default(20),

@@ -11,7 +11,8 @@ import { createTestUser } from '../helpers/users.ts';
  * off by default. No worker runs: every answer here is given before a job would run.
  */
 describe('REST limits, quotas and anonymous access', () => {
-  const env = testEnv({ RATE_LIMIT_GLOBAL: '10', RATE_LIMIT_GENERATE_IMAGE: '3', UPLOAD_MAX_BYTES: '8192' });
+  // A 30 s window: each burst below must land in one window, however slow the machine is.
+  const env = testEnv({ RATE_LIMIT_GLOBAL: '10', RATE_LIMIT_GENERATE_IMAGE: '3', RATE_LIMIT_WINDOW_SECONDS: '30', UPLOAD_MAX_BYTES: '8192' });
   let core: Core;
   let apis: RunningProcess[] = [];
   let urls: string[] = [];
@@ -21,7 +22,7 @@ describe('REST limits, quotas and anonymous access', () => {
     const started = await Promise.all([startApi(env), startApi(env)]);
     apis = started.map((s) => s.api);
     urls = started.map((s) => `http://127.0.0.1:${s.port}`);
-    // Warm both processes (another client's budget), so a burst fits well inside one 1-second window.
+    // Warm both processes (another client's budget) before the bursts.
     const warm = await createTestUser(core);
     await Promise.all(urls.map((url) => getJson(`${url}/api/v1/tasks`, { authorization: `Bearer ${warm.token}` })));
   });
@@ -57,7 +58,7 @@ describe('REST limits, quotas and anonymous access', () => {
     const mutation = `mutation { generateImage(input: {prompt: "x", width: 64, height: 64}) { id } }`;
     const viaGraphql = await gql<{ generateImage: { id: string } }, unknown>(urls[1]!, mutation, undefined, user.token);
     expect(viaGraphql.errors).toBeUndefined();
-    // The route's 3 a second are spent (2 REST + 1 GraphQL): both faces now refuse.
+    // The route's 3 a window are spent (2 REST + 1 GraphQL): both faces now refuse.
     const refused = await postJson(`${urls[0]}/generate/image`, body, headers);
     expect(refused.status).toBe(429);
     expect(refused.body).toEqual({ detail: 'Muitas requisições. Tente novamente em alguns segundos.', type: 'rate_limit_exceeded' });
