@@ -50,7 +50,7 @@ export async function sampleGpus(timeoutMs = 2_000): Promise<GpuSample[]> {
 export interface GpuMonitor {
   /** The latest sample of each GPU, by index; GPUs not heard from for `staleMs` are left out. */
   latest(): GpuSample[];
-  /** Settles at the first rows, when nvidia-smi is found missing, or after 2 s, whichever comes first. */
+  /** Settles at the first rows, when nvidia-smi is found missing, or after firstSampleWaitMs (2 s), whichever comes first. */
   firstSample: Promise<void>;
   stop(): void;
 }
@@ -64,10 +64,12 @@ export function startGpuMonitor({
   intervalMs,
   retryMs = 30_000,
   staleMs = Math.max(3 * intervalMs, 3_000),
+  firstSampleWaitMs = 2_000,
 }: {
   intervalMs: number;
   retryMs?: number;
   staleMs?: number;
+  firstSampleWaitMs?: number;
 }): GpuMonitor {
   const samples = new Map<number, { sample: GpuSample; at: number }>();
   let child: ChildProcess | undefined;
@@ -76,7 +78,7 @@ export function startGpuMonitor({
   let firstSettled: () => void = () => undefined;
   const firstSample = new Promise<void>((resolve) => {
     firstSettled = resolve;
-    setTimeout(resolve, 2_000).unref();
+    setTimeout(resolve, firstSampleWaitMs).unref();
   });
 
   const launch = () => {

@@ -33,7 +33,10 @@ async function stopAll(code: number) {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
           child.once('exit', () => resolve());
           child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+          setTimeout(() => {
+            logger.warn({ pid: child.pid }, 'a service did not stop in 15 s; killed');
+            child.kill('SIGKILL');
+          }, 15_000).unref();
         }),
     ),
   );

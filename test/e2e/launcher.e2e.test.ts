@@ -52,13 +52,11 @@ describe('the launcher (`./atelier start` after install) under Ctrl-C', () => {
       expect(redis).toBeDefined();
       expect(Number(redis![1])).not.toBe(launcher.pid);
 
-      const stopAt = Date.now();
       process.kill(-launcher.pid!, 'SIGINT');
       expect(await exited).toBe(0);
-      // Well inside the launcher's 15 s before it kills a child that does not stop.
-      expect(Date.now() - stopAt).toBeLessThan(8_000);
       for (const pid of [...services, Number(redis![0])]) expect(alive(pid)).toBe(false);
-      expect(output).not.toMatch(/did not finish|ECONNREFUSED/);
+      // Each service stopped by itself: none had to be killed, gave up waiting, or lost Redis on the way.
+      expect(output).not.toMatch(/did not stop in 15 s|did not finish|ECONNREFUSED/);
     } finally {
       if (launcher.exitCode === null) process.kill(-launcher.pid!, 'SIGKILL');
     }
