@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
+import { Job } from '../../src/db/entities/job.entity.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import { getJson, postJson } from '../helpers/media.ts';
 import { startSystem, type RunningSystem } from '../helpers/processes.ts';
@@ -21,7 +22,7 @@ describe('REST video platform API (003) and shared routes', () => {
     user = await createTestUser(core);
     const { secret } = await core.auth.createApiKey(core.orm.em.fork(), user.actor, { name: 'video platform client' });
     headers = { authorization: `Bearer ${secret}` };
-    await core.profiles.saveCharacter(core.orm.em.fork(), { name: `hanli-${user.id.slice(0, 8)}`, promptFragment: 'Han Li, cultivator robes', seed: 7 }).catch(() => undefined);
+    await core.profiles.saveCharacter(core.orm.em.fork(), { name: `hanli-${user.id.slice(0, 8)}`, promptFragment: 'Han Li, cultivator robes', seed: 7 });
     system = await startSystem(env);
   });
 
@@ -71,6 +72,9 @@ describe('REST video platform API (003) and shared routes', () => {
     });
     const image = await fetch(task.result.output_path, { headers });
     expect(image.headers.get('content-type')).toBe('image/png');
+    // The character named by character_id shaped the job: its prompt fragment and its seed.
+    const job = await core.orm.em.fork().findOneOrFail(Job, { id: response.body.task_id });
+    expect(job.input).toMatchObject({ prompt: expect.stringContaining('Han Li, cultivator robes'), seed: 7 });
   });
 
   it('001 client on the same route: the default answer waits and carries image_urls, cost and metadata', async () => {

@@ -22,6 +22,9 @@ describe('ComfyUI core', () => {
     const sql = await core.orm.schema.getUpdateSchemaSQL({ wrap: false });
     const mine = sql.split('\n').filter((line) => /comfy_|jobs_kind_check/.test(line));
     expect(mine).toEqual([]);
+    // The same filter finds the tables in the full schema, so an empty diff above means something.
+    const all = (await core.orm.schema.getCreateSchemaSQL({ wrap: false })).split('\n').filter((line) => /comfy_/.test(line));
+    expect(all.length).toBeGreaterThan(2);
   });
 
   it('an engine with no server configured starts, and its jobs fail at once saying how to add one', async () => {

@@ -152,7 +152,7 @@ describe('builtin image engine', () => {
     const controller = new AbortController();
     controller.abort();
     const fake = fakeRun(input(), controller.signal);
-    await expect(engine.run(fake.run)).rejects.toThrow();
+    await expect(engine.run(fake.run)).rejects.toMatchObject({ name: 'AbortError' });
     expect(fake.saved).toHaveLength(0);
   });
 });

@@ -103,7 +103,11 @@ describe('provider key sealing', () => {
     expect(sealed).not.toContain('sk-very');
     expect(sealer.seal('sk-very-secret-key-1234')).not.toBe(sealed);
     expect(sealer.open(sealed)).toBe('sk-very-secret-key-1234');
-    expect(() => new KeySealer('another-secret-of-enough-length-000').open(sealed)).toThrow();
+    expect(() => new KeySealer('another-secret-of-enough-length-000').open(sealed)).toThrow(/authenticate/);
+    // One flipped byte of the ciphertext fails its authentication tag.
+    const raw = Buffer.from(sealed, 'base64url');
+    raw[raw.length - 1]! ^= 1;
+    expect(() => sealer.open(raw.toString('base64url'))).toThrow(/authenticate/);
     expect(maskKey('sk-very-secret-key-1234')).toBe('••••1234');
   });
 });

@@ -356,7 +356,7 @@ describe('builtin video engine', () => {
     const controller = new AbortController();
     controller.abort();
     const fake = fakeRun(videoInput(), { signal: controller.signal });
-    await expect(engine.run(fake.run)).rejects.toThrow();
+    await expect(engine.run(fake.run)).rejects.toMatchObject({ name: 'AbortError' });
     expect(fake.progress).toHaveLength(0);
     expect(fake.saved).toHaveLength(0);
   });
