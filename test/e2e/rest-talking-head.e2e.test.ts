@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testEnv } from '../helpers/env.ts';
+import type { Core } from '../../src/core.ts';
+import { Job } from '../../src/db/entities/job.entity.ts';
+import { testCore, testEnv } from '../helpers/env.ts';
 import { getJson, pngBytes, postJson, wavBytes } from '../helpers/media.ts';
 import { startSystem, type RunningSystem } from '../helpers/processes.ts';
 
@@ -7,13 +9,16 @@ import { startSystem, type RunningSystem } from '../helpers/processes.ts';
 describe('REST talking-head API (002)', () => {
   const env = testEnv({ REST_ANONYMOUS_FAMILIES: 'talking-head' });
   let system: RunningSystem;
+  let core: Core;
 
   beforeAll(async () => {
+    core = await testCore(env);
     system = await startSystem(env);
   });
 
   afterAll(async () => {
     await system?.stop();
+    await core?.close();
   });
 
   const form = async (image: Buffer, audio: Buffer, useCache?: string) => {
@@ -51,6 +56,9 @@ describe('REST talking-head API (002)', () => {
     expect(created.status).toBe(200);
     expect(created.body).toEqual({ task_id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'queued', message: 'Inference task queued successfully' });
     const taskId = created.body.task_id as string;
+    // The configuration just posted (not the defaults: those are 40 steps) shapes the task.
+    const job = await core.orm.em.fork().findOneOrFail(Job, { id: taskId });
+    expect(job.input).toMatchObject({ inferenceSteps: 25, guidanceScale: 3.5, useCache: true });
 
     let status: any;
     for (let i = 0; i < 400; i++) {
