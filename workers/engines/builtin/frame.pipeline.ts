@@ -6,16 +6,16 @@ import sharp from 'sharp';
 import { ffmpeg } from '../../../src/media/ffmpeg.tool.ts';
 
 /**
- * A pool of worker threads for one frame renderer file; idle threads go away, so unused engines cost nothing.
+ * A pool of worker threads for one renderer file; idle threads (beyond `minThreads`) go away, so unused engines cost nothing.
  *
  * A pool emits 'error' for trouble not tied to a task; unheard, that event would crash the process. The
  * common one is harmless: a frame finishing just as its job was aborted ("Unexpected message from
  * Worker": the task was already dropped), so it is ignored; anything else becomes a process warning.
  */
-export function createFramePool(file: string, threads: number): Piscina {
+export function createFramePool(file: string, threads: number, { minThreads = 0 } = {}): Piscina {
   const pool = new Piscina({
     filename: new URL(file, import.meta.url).href,
-    minThreads: 0,
+    minThreads,
     maxThreads: Math.max(1, threads),
     idleTimeout: 30_000,
   });

@@ -1,23 +1,15 @@
 import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import sharp from 'sharp';
 import type { ImageJobInput } from '../../../src/services/generation.inputs.ts';
 import { GENERATION_JOB_NAMES } from '../../../src/queue/queue.names.ts';
 import type { Engine, EngineRun } from '../../engine.types.ts';
+import { createFramePool } from './frame.pipeline.ts';
 import type { RenderTask } from './image.render.ts';
 
 /** Renders images on the CPU in worker threads: the default engine, needing no GPU and no weights. */
 export function createBuiltinImageEngine(options: { threads: number }): Engine {
-  const pool = new Piscina({
-    filename: new URL('./image.render.ts', import.meta.url).href,
-    minThreads: 1,
-    maxThreads: options.threads,
-    // Piscina's default idle timeout of 0 ends a thread as soon as it idles, re-loading the renderer per job.
-    idleTimeout: 30_000,
-  });
-  // An abort landing as a thread finishes makes Piscina emit 'error' on the pool; the task itself has
-  // already been rejected, so this must not become an uncaught exception that takes the worker down.
-  pool.on('error', () => undefined);
+  // One thread stays warm: images are the default engine's most common job.
+  const pool = createFramePool('./image.render.ts', options.threads, { minThreads: 1 });
 
   async function renderOne(run: EngineRun, task: RenderTask, onStep: (step: number) => void): Promise<Buffer> {
     const { port1, port2 } = new MessageChannel();
