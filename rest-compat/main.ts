@@ -6,6 +6,13 @@ import { buildServer } from './server.ts';
 const config = getConfig();
 const logger = createLogger('api', config);
 const core = await createCore(config, 'api');
+// CONFIG_DIR's files are applied before the first request; a bad one stops the start with its file and line.
+const applied = await core.configFiles?.start().catch(async (error: Error) => {
+  logger.fatal({ err: error }, `configuration files refused: ${error.message}`);
+  await core.close();
+  process.exit(1);
+});
+if (applied) logger.info({ dir: config.configDir, ...applied }, 'configuration files applied');
 // An hour is far longer than any upload stays silent, so what is older was left by a process that died.
 const swept = await core.uploads.sweepStale(60 * 60 * 1000);
 if (swept) logger.warn({ files: swept }, 'removed temp files of unfinished uploads');

@@ -89,7 +89,7 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
         steps: body.num_inference_steps ?? body.steps,
         seed: body.seed,
         characterId: body.character_id ? await core.profiles.characterIdOf(em, body.character_id) : undefined,
-        projectId: body.project_id,
+        projectId: body.project_id ? await core.profiles.presetIdOf(em, body.project_id) : undefined,
         extraParams: body.extra_params,
         timeout: body.timeout,
         priority: body.priority,
@@ -126,8 +126,8 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
               type: 'array',
               items: {
                 type: 'object',
-                required: ['prompt', 'duration'],
-                properties: { id: { type: 'integer' }, prompt: { type: 'string' }, duration: { type: 'number' } },
+                description: 'A scene: prompt and duration, or an id naming a scene profile (whose prompt and duration the scene then uses unless it gives its own).',
+                properties: { id: { type: ['integer', 'string'] }, prompt: { type: 'string' }, duration: { type: 'number' } },
               },
             },
             video_config: {
@@ -158,14 +158,21 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request) => {
       const body = request.body as Record<string, any>;
-      const scenes = body.scenes as { prompt: string; duration: number }[] | undefined;
+      const asked = body.scenes as { id?: number | string; prompt?: string; duration?: number }[] | undefined;
+      // A scene whose id is a name (not the document's 0, 1, ... positions) cites the scene profile of that name.
+      const scenes = asked
+        ? await core.scenes.resolve(
+            em,
+            asked.map((s) => ({ sceneProfileId: typeof s.id === 'string' && !/^\d+$/.test(s.id) ? s.id : null, prompt: s.prompt, duration: s.duration })),
+          )
+        : undefined;
       const created = await core.jobs.createVideoJob(em, actor, {
         prompt: body.prompt ?? scenes?.map((s) => s.prompt).join('; ') ?? '',
-        scenes: scenes?.map((s) => ({ prompt: s.prompt, duration: s.duration })),
+        scenes,
         videoConfig: body.video_config,
         imageAssetId: body.image_asset_id,
         characterId: body.character_id ? await core.profiles.characterIdOf(em, body.character_id) : undefined,
-        projectId: body.project_id,
+        projectId: body.project_id ? await core.profiles.presetIdOf(em, body.project_id) : undefined,
         seed: body.seed,
         timeout: body.timeout,
         priority: body.priority,

@@ -12,6 +12,10 @@ export const CharacterRef = builder.objectRef<Character>('Character').implement(
     negativeFragment: t.exposeString('negativeFragment', { nullable: true }),
     seed: t.exposeInt('seed', { nullable: true }),
     referenceImage: t.field({ type: AssetRef, nullable: true, resolve: (c) => c.referenceImage ?? null }),
+    source: t.exposeString('source', {
+      nullable: true,
+      description: 'The configuration file (under CONFIG_DIR) this comes from; read-only over the API while it does. null: set over the API.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });

@@ -12,6 +12,8 @@ import './health.ts';
 import './job.ts';
 import './project-preset.ts';
 import './quota.ts';
+import './config-files.ts';
+import './scene-profile.ts';
 import './provider.ts';
 import './talking-head-config.ts';
 import './user.ts';

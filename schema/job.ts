@@ -138,9 +138,11 @@ export const GenerateImageInput = builder.inputType('GenerateImageInput', {
 });
 
 const VideoSceneInput = builder.inputType('VideoSceneInput', {
+  description: 'A scene spelled out (prompt and duration), or citing a scene profile; what is given here overrides the profile.',
   fields: (t) => ({
-    prompt: t.string({ required: true }),
-    duration: t.float({ required: true, description: 'Seconds; at most 60.' }),
+    prompt: t.string({ required: false, description: "Required unless sceneProfileId gives it." }),
+    duration: t.float({ required: false, description: "Seconds; at most 60. Required unless sceneProfileId gives it." }),
+    sceneProfileId: t.id({ required: false, description: 'A scene profile (see sceneProfiles), by id or name.' }),
   }),
 });
 
@@ -266,9 +268,10 @@ builder.mutationField('generateVideo', (t) =>
   t.field({
     type: JobRef,
     args: { input: t.arg({ type: GenerateVideoInput, required: true }) },
-    resolve: (_root, { input }, ctx) =>
+    resolve: async (_root, { input }, ctx) =>
       ctx.core.jobs.createVideoJob(ctx.em, requireActor(ctx), {
         ...input,
+        scenes: input.scenes ? await ctx.core.scenes.resolve(ctx.em, input.scenes.map((s) => ({ ...s, sceneProfileId: idOrNull(s.sceneProfileId) }))) : null,
         imageAssetId: idOrNull(input.imageAssetId),
         characterId: idOrNull(input.characterId),
         projectId: idOrNull(input.projectId),

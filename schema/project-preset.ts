@@ -1,6 +1,7 @@
 import type { ProjectPreset } from '../src/db/entities/project-preset.entity.ts';
 import { builder } from './builder.ts';
 import { CharacterRef } from './character.ts';
+import { SceneProfileRef } from './scene-profile.ts';
 
 const ProjectPresetRef = builder.objectRef<ProjectPreset>('ProjectPreset').implement({
   description: "A project's defaults: naming it on a request applies its style and default engine.",
@@ -12,6 +13,15 @@ const ProjectPresetRef = builder.objectRef<ProjectPreset>('ProjectPreset').imple
     characters: t.field({
       type: [CharacterRef],
       resolve: async (p) => (p.characters.isInitialized() ? p.characters.getItems() : await p.characters.loadItems()),
+    }),
+    sceneProfiles: t.field({
+      type: [SceneProfileRef],
+      description: 'The scenes of this project that video requests can cite.',
+      resolve: (p, _args, ctx) => ctx.core.scenes.list(ctx.em, p.id),
+    }),
+    source: t.exposeString('source', {
+      nullable: true,
+      description: 'The configuration file (under CONFIG_DIR) this comes from; read-only over the API while it does. null: set over the API.',
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),

@@ -12,6 +12,11 @@ const UserQuotaRef = builder.objectRef<QuotaLimits>('UserQuota').implement({
     maxResolution: t.exposeString('maxResolution', { description: '"WIDTHxHEIGHT", either orientation.' }),
     maxDurationSeconds: t.exposeFloat('maxDurationSeconds'),
     maxFrames: t.exposeInt('maxFrames'),
+    source: t.string({
+      nullable: true,
+      description: "The file under CONFIG_DIR (users/<id or username>.yaml) that sets these limits; read-only over the API while it does. null: set over the API or defaults.",
+      resolve: (q) => q.source ?? null,
+    }),
   }),
 });
 

@@ -13,6 +13,9 @@ import { JobLifecycle } from './services/job-lifecycle.service.ts';
 import { JobService } from './services/job.service.ts';
 import { WorkerRegistry } from './services/worker-registry.service.ts';
 import { ProfileService } from './services/profile.service.ts';
+import { ConfigFilesService } from './services/config-files.service.ts';
+import { SceneProfileService } from './services/scene-profile.service.ts';
+import { createLogger } from './config/logger.ts';
 import { ProviderService, providerKeySecret } from './services/provider.service.ts';
 import { QuotaService } from './services/quota.service.ts';
 import { UploadService } from './services/upload.service.ts';
@@ -29,6 +32,10 @@ export interface Core {
   auth: AuthService;
   jobs: JobService;
   profiles: ProfileService;
+  /** Scene profiles: named scenes video requests cite. */
+  scenes: SceneProfileService;
+  /** The YAML files under CONFIG_DIR, when there is one; API processes apply and watch them. */
+  configFiles: ConfigFilesService | null;
   quotas: QuotaService;
   /** Live workers, their GPUs and model packs, from their heartbeats. */
   workers: WorkerRegistry;
@@ -95,6 +102,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     allowedServers: config.COMFYUI_ALLOWED_SERVERS,
     maxAttempts: config.COMFYUI_MAX_ATTEMPTS,
   });
+  const configFiles = config.configDir ? new ConfigFilesService({ dir: config.configDir, orm, log: createLogger('config', config) }) : null;
   return {
     config,
     orm,
@@ -105,6 +113,8 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     auth,
     jobs,
     profiles,
+    scenes: new SceneProfileService(),
+    configFiles,
     quotas,
     workers,
     uploads: new UploadService({
@@ -117,6 +127,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     comfy,
     providers,
     async close() {
+      configFiles?.stop();
       await queues.close().catch(() => undefined);
       redis.disconnect();
       subscriber.disconnect();

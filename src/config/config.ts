@@ -1,6 +1,11 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ENGINE_FAMILIES } from '../queue/queue.names.ts';
+import { readYamlFile, resolveConfigDir, SYSTEM_FILE, systemSettings } from './config-files.ts';
+import { systemConfigFile } from './config-files.schema.ts';
+import { loadEnvFile } from './env-file.ts';
+import { aliasNote, withAliases } from './env.aliases.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z
@@ -21,6 +26,10 @@ const envSchema = z.object({
   REDIS_URL: optionalUrl,
   QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('atelier'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+  /** Document 003's static API key: a Bearer credential that acts as the admin user. */
+  API_KEY: z.string().min(16, 'API_KEY must be at least 16 characters').optional(),
+  /** The video platform's YAML files (system_config.yaml, users/, projects/); default ./configs when it exists. */
+  CONFIG_DIR: z.string().optional(),
   JWT_EXPIRES_IN_SECONDS: z.coerce.number().int().positive().default(3600),
   ADMIN_USERNAME: z.string().min(1).default('admin'),
   ADMIN_PASSWORD: z.string().min(8, 'ADMIN_PASSWORD must be at least 8 characters').optional(),
@@ -99,17 +108,36 @@ export type Config = Readonly<
     dataDir: string;
     storageDir: string;
     publicUrl: string;
+    /** CONFIG_DIR resolved, or null when there is none. */
+    configDir: string | null;
+    /** Where each setting system_config.yaml can hold came from: "environment", the file, or "default". */
+    settingSources: Readonly<Record<string, string>>;
   }
 >;
 
 export class ConfigError extends Error {}
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** The settings system_config.yaml maps onto. */
+export const SYSTEM_FILE_KEYS = ['GPU_IDS', 'ONNX_EXECUTION_PROVIDER', 'WORKER_CONCURRENCY', 'MAX_CONCURRENT_PER_GPU', 'MODEL_CACHE_MAX_GB', 'STORAGE_DIR'] as const;
+
+/** The process environment with `.env` (or ENV_FILE) read into it; variables already set win. */
+export function processEnvironment(): NodeJS.ProcessEnv {
+  loadEnvFile(process.env);
+  return process.env;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = processEnvironment()): Config {
   // An empty variable (PORT=) means "not set", as in most tools, rather than 0 or an empty secret.
-  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const given = withAliases(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
+  const configDir = resolveConfigDir(given.CONFIG_DIR);
+  const fromFile = configDir && existsSync(path.join(configDir, SYSTEM_FILE)) ? systemSettings(readYamlFile(configDir, SYSTEM_FILE, systemConfigFile)) : {};
+  const settingSources = Object.fromEntries(
+    SYSTEM_FILE_KEYS.map((key) => [key, given[key] !== undefined ? 'environment' : key in fromFile ? SYSTEM_FILE : 'default']),
+  );
+  const set = { ...fromFile, ...given };
   const parsed = envSchema.safeParse(set);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}${aliasNote(env, String(i.path[0]))}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const values = parsed.data;
@@ -119,6 +147,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     storageDir: path.resolve(values.STORAGE_DIR ?? path.join(dataDir, 'storage')),
     publicUrl: (values.PUBLIC_URL ?? `http://${values.HOST}:${values.PORT}`).replace(/\/$/, ''),
+    configDir,
+    settingSources,
   });
 }
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Asset } from '../db/entities/asset.entity.ts';
 import { Character } from '../db/entities/character.entity.ts';
 import { ProjectPreset } from '../db/entities/project-preset.entity.ts';
+import { assertEditable } from './config-source.ts';
 import { AppError, badInput, notFound } from './errors.ts';
 import { MAX_SEED } from './generation.inputs.ts';
 import { isUuid, type Nullable, parseInput } from './validation.ts';
@@ -60,6 +61,20 @@ export class ProfileService {
     return row.id;
   }
 
+  /** A preset named by id or by its unique name (a project file's name, e.g. "xianxia_novel"). */
+  async presetIdOf(em: EntityManager, ref: string): Promise<string> {
+    if (isUuid(ref)) return ref;
+    const row = await em.findOne(ProjectPreset, { name: ref });
+    if (!row) throw badInput(`Unknown project "${ref}"`, { field: 'projectId' });
+    return row.id;
+  }
+
+  private async editable<T extends Character | ProjectPreset>(_em: EntityManager, row: Promise<T>): Promise<T> {
+    const found = await row;
+    assertEditable(found.source, `${found instanceof Character ? 'Character' : 'Project preset'} "${found.name}"`);
+    return found;
+  }
+
   async getPreset(em: EntityManager, id: string): Promise<ProjectPreset> {
     const row = isUuid(id) ? await em.findOne(ProjectPreset, { id }, { populate: ['characters'] }) : null;
     if (!row) throw notFound('Project preset', id);
@@ -77,7 +92,7 @@ export class ProfileService {
       referenceImage,
       seed: input.seed ?? null,
     };
-    const row = id ? Object.assign(await this.getCharacter(em, id), values) : em.create(Character, values);
+    const row = id ? Object.assign(await this.editable(em, this.getCharacter(em, id)), values) : em.create(Character, values);
     await flushUnique(em, nameTaken('character', input.name));
     return row;
   }
@@ -88,19 +103,19 @@ export class ProfileService {
     const missing = (input.characterIds ?? []).filter((cid) => !characters.some((c) => c.id === cid));
     if (missing.length) throw badInput(`Unknown character(s): ${missing.join(', ')}`, { field: 'characterIds' });
     const values = { name: input.name, style: input.style ?? null, defaultEngine: input.defaultEngine ?? null };
-    const row = id ? Object.assign(await this.getPreset(em, id), values) : em.create(ProjectPreset, values);
+    const row = id ? Object.assign(await this.editable(em, this.getPreset(em, id)), values) : em.create(ProjectPreset, values);
     row.characters.set(characters);
     await flushUnique(em, nameTaken('project preset', input.name));
     return row;
   }
 
   async deleteCharacter(em: EntityManager, id: string): Promise<boolean> {
-    await em.remove(await this.getCharacter(em, id)).flush();
+    await em.remove(await this.editable(em, this.getCharacter(em, id))).flush();
     return true;
   }
 
   async deletePreset(em: EntityManager, id: string): Promise<boolean> {
-    await em.remove(await this.getPreset(em, id)).flush();
+    await em.remove(await this.editable(em, this.getPreset(em, id))).flush();
     return true;
   }
 

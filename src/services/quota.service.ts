@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { User } from '../db/entities/user.entity.ts';
 import { type Actor, isAdmin } from './actor.ts';
 import { AppError } from './errors.ts';
+import { assertEditable } from './config-source.ts';
 import { getUser } from './user.service.ts';
 import { parseInput } from './validation.ts';
 
@@ -15,6 +16,8 @@ export interface QuotaLimits {
   maxResolution: string;
   maxDurationSeconds: number;
   maxFrames: number;
+  /** The configuration file that sets this user's limits (read-only over the API while it does); null: none. */
+  source?: string | null;
 }
 
 const quotaOverrides = z.object({
@@ -54,13 +57,15 @@ export class QuotaService {
 
   private merge(settings: Record<string, unknown> | null): QuotaLimits {
     const stored = ((settings as { quota?: Partial<QuotaLimits> } | null)?.quota ?? {}) as Partial<QuotaLimits>;
-    return { ...this.defaults, ...Object.fromEntries(Object.entries(stored).filter(([, v]) => v != null)) };
+    const source = (settings as { quotaSource?: string } | null)?.quotaSource ?? null;
+    return { ...this.defaults, ...Object.fromEntries(Object.entries(stored).filter(([, v]) => v != null)), source };
   }
 
   /** Sets some of a user's limits; a null field returns that limit to the default. */
   async setUserQuota(em: EntityManager, userId: string, raw: Record<string, unknown>): Promise<QuotaLimits> {
     const input = parseInput(quotaOverrides, raw);
     const user = await getUser(em, userId);
+    assertEditable((user.settings as { quotaSource?: string } | null)?.quotaSource, `The quota of user ${user.username}`);
     const current = ((user.settings as { quota?: Record<string, unknown> } | null)?.quota ?? {}) as Record<string, unknown>;
     const next: Record<string, unknown> = { ...current };
     for (const key of Object.keys(quotaOverrides.shape)) {

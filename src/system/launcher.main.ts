@@ -3,6 +3,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/config.ts';
+import { ConfigFileError, readConfigDir } from '../config/config-files.ts';
+import { EnvFileError } from '../config/env-file.ts';
+import { registerStaticApiKey } from '../services/static-api-key.ts';
 import { loadOrCreateSecret } from '../config/secrets.ts';
 import { createLogger } from '../config/logger.ts';
 import { connectOrm, migrate } from '../db/orm.ts';
@@ -62,6 +65,8 @@ function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Promi
 async function main() {
   const config = loadConfig();
   logger = createLogger('atelier', config);
+  // A bad configuration file stops everything before any service starts, with its file and line.
+  if (config.configDir) readConfigDir(config.configDir);
   mkdirSync(config.dataDir, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: config.dataDir };
 
@@ -91,6 +96,7 @@ async function main() {
     });
     const admin = await bootstrapAdmin(orm.em.fork(), auth, { username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD });
     if (admin.apiKey) printFirstStart(admin.username, admin.generatedPassword, admin.apiKey, config.publicUrl);
+    if (config.API_KEY) await registerStaticApiKey(orm.em.fork(), config.API_KEY, admin.username);
     const providers = await bootstrapProviders(orm.em.fork(), config, providerKeySecret(config));
     if (providers.length) logger.info({ providers }, 'paid providers configured from environment keys');
   } finally {
@@ -122,7 +128,7 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 main().catch((error) => {
-  if (error instanceof ConfigError || error instanceof RedisNotInstalledError) console.error(error.message);
+  if ([ConfigError, ConfigFileError, EnvFileError, RedisNotInstalledError].some((kind) => error instanceof kind)) console.error(error.message);
   else logger.error({ err: error }, 'Atelier failed to start');
   void stopAll(1);
 });

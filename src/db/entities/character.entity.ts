@@ -13,6 +13,8 @@ const CharacterSchema = defineEntity({
     negativeFragment: p.text().nullable(),
     referenceImage: () => p.manyToOne(Asset).nullable().deleteRule('set null'),
     seed: p.integer().nullable(),
+    /** The configuration file it comes from (read-only over the API while it does); null: set over the API. */
+    source: p.string().length(512).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

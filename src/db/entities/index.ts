@@ -8,6 +8,7 @@ import { JobLogSchema } from './job-log.entity.ts';
 import { JobSchema } from './job.entity.ts';
 import { ProjectPresetSchema } from './project-preset.entity.ts';
 import { ProviderAlertSchema, ProviderAttemptSchema, ProviderSchema } from './provider.entity.ts';
+import { SceneProfileSchema } from './scene-profile.entity.ts';
 import { UserSchema } from './user.entity.ts';
 
-export const entities = [UserSchema, ApiKeySchema, JobSchema, AssetSchema, BatchSchema, JobLogSchema, CharacterSchema, ProjectPresetSchema, ProviderSchema, ProviderAttemptSchema, ProviderAlertSchema, ComfyServerSchema, ComfyWorkflowSchema];
+export const entities = [UserSchema, ApiKeySchema, JobSchema, AssetSchema, BatchSchema, JobLogSchema, CharacterSchema, ProjectPresetSchema, ProviderSchema, ProviderAttemptSchema, ProviderAlertSchema, ComfyServerSchema, ComfyWorkflowSchema, SceneProfileSchema];

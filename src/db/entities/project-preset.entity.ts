@@ -12,6 +12,8 @@ const ProjectPresetSchema = defineEntity({
     style: p.string().length(128).nullable(),
     defaultEngine: p.string().length(64).nullable(),
     characters: () => p.manyToMany(Character),
+    /** The configuration file it comes from (read-only over the API while it does); null: set over the API. */
+    source: p.string().length(512).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });
