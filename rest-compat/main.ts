@@ -1,6 +1,7 @@
 import { getConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/config/logger.ts';
 import { createCore } from '../src/core.ts';
+import { registerStaticApiKey } from '../src/services/static-api-key.ts';
 import { buildServer } from './server.ts';
 
 const config = getConfig();
@@ -13,6 +14,9 @@ const applied = await core.configFiles?.start().catch(async (error: Error) => {
   process.exit(1);
 });
 if (applied) logger.info({ dir: config.configDir, ...applied }, 'configuration files applied');
+if (config.API_KEY && !(await registerStaticApiKey(core.orm.em.fork(), config.API_KEY))) {
+  logger.warn('API_KEY is set but there is no admin user yet to hold it; it works once the API restarts after one exists');
+}
 // An hour is far longer than any upload stays silent, so what is older was left by a process that died.
 const swept = await core.uploads.sweepStale(60 * 60 * 1000);
 if (swept) logger.warn({ files: swept }, 'removed temp files of unfinished uploads');

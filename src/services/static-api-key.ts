@@ -8,16 +8,22 @@ import { scopesForRole } from './actor.ts';
 export const STATIC_KEY_NAME = 'API_KEY (environment)';
 
 /**
- * Document 003 authenticates with one static `API_KEY`. It is stored as an ordinary API key of the admin
- * (only its hash), so it is checked, listed and revocable like any other; a new API_KEY replaces the old.
+ * Document 003 authenticates with one static `API_KEY`. It is stored as an ordinary API key of the first
+ * admin (only its hash), so it is checked, listed and revocable like any other; a new API_KEY replaces the
+ * old. Returns false when there is no admin yet to hold it.
  */
-export async function registerStaticApiKey(em: EntityManager, secret: string, adminUsername: string): Promise<void> {
-  const admin = await em.findOneOrFail(User, { username: adminUsername });
+export async function registerStaticApiKey(em: EntityManager, secret: string): Promise<boolean> {
   const hash = createHash('sha256').update(secret).digest('hex');
-  const existing = await em.findOne(ApiKey, { name: STATIC_KEY_NAME, user: admin.id });
-  if (existing?.hash === hash && !existing.revokedAt) return;
-  // The old secret stops working; the same secret held by another row (e.g. revoked) would collide on the hash.
-  await em.nativeDelete(ApiKey, { $or: [{ name: STATIC_KEY_NAME, user: admin.id }, { hash }] });
-  em.create(ApiKey, { user: admin, name: STATIC_KEY_NAME, prefix: secret.slice(0, 12), hash, scopes: scopesForRole('admin') });
-  await em.flush();
+  return em.transactional(async (tx) => {
+    // API processes starting together would otherwise race on the unique hash.
+    await tx.execute(`select pg_advisory_xact_lock(hashtextextended('atelier-static-api-key', 0))`);
+    const admin = await tx.findOne(User, { role: 'admin' }, { orderBy: { createdAt: 'asc' } });
+    if (!admin) return false;
+    const existing = await tx.findOne(ApiKey, { name: STATIC_KEY_NAME, user: admin.id });
+    if (existing?.hash === hash && !existing.revokedAt) return true;
+    // The old secret stops working; the same secret held by another row (e.g. revoked) would collide on the hash.
+    await tx.nativeDelete(ApiKey, { $or: [{ name: STATIC_KEY_NAME, user: admin.id }, { hash }] });
+    tx.create(ApiKey, { user: admin, name: STATIC_KEY_NAME, prefix: secret.slice(0, 12), hash, scopes: scopesForRole('admin') });
+    return true;
+  });
 }

@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { ConfigFileError, readConfigDir } from '../config/config-files.ts';
 import { EnvFileError } from '../config/env-file.ts';
-import { registerStaticApiKey } from '../services/static-api-key.ts';
 import { loadOrCreateSecret } from '../config/secrets.ts';
 import { createLogger } from '../config/logger.ts';
 import { connectOrm, migrate } from '../db/orm.ts';
@@ -96,7 +95,6 @@ async function main() {
     });
     const admin = await bootstrapAdmin(orm.em.fork(), auth, { username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD });
     if (admin.apiKey) printFirstStart(admin.username, admin.generatedPassword, admin.apiKey, config.publicUrl);
-    if (config.API_KEY) await registerStaticApiKey(orm.em.fork(), config.API_KEY, admin.username);
     const providers = await bootstrapProviders(orm.em.fork(), config, providerKeySecret(config));
     if (providers.length) logger.info({ providers }, 'paid providers configured from environment keys');
   } finally {

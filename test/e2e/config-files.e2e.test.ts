@@ -68,7 +68,14 @@ describe('document 003 configuration: .env and YAML files, through the real API'
     scratch = await createScratchDatabase(inject('databaseUrl'), 'configfiles');
     configs = exampleCopy();
     // /data/outputs (the document's base_path) is not ours to write here: the environment wins over the file.
-    env = testEnv({ DATABASE_URL: scratch.url, CONFIG_DIR: configs, STORAGE_DIR: mkdtempSync(path.join(tmpdir(), 'atelier-storage-')) });
+    env = testEnv({
+      DATABASE_URL: scratch.url,
+      CONFIG_DIR: configs,
+      STORAGE_DIR: mkdtempSync(path.join(tmpdir(), 'atelier-storage-')),
+      // The document's .env as it is: its API_KEY is read from it; the test's own database, Redis and
+      // JWT_SECRET are in the environment, which wins over the file (and over its placeholder SECRET_KEY).
+      ENV_FILE: path.join(root, 'examples/003/.env'),
+    });
     core = await testCore(env);
     admin = await userWithToken(core, 'admin_003', 'admin');
     // The document's users/{user_id}.yaml: here the file is users/demo_user.yaml, matched by username.
@@ -78,7 +85,7 @@ describe('document 003 configuration: .env and YAML files, through the real API'
     watcher = new ConfigFilesService({
       dir: configs,
       orm: core.orm,
-      log: createLogger('config-test', core.config),
+      log: createLogger('config-test', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
       watch: (_dir, onChange) => {
         reloadNow = onChange;
         return () => undefined;
@@ -92,6 +99,14 @@ describe('document 003 configuration: .env and YAML files, through the real API'
     await api?.stop();
     await core?.close();
     await scratch?.drop();
+  });
+
+  it('has migrations that match the scene profile entity and the source columns', async () => {
+    const sql = await core.orm.schema.getUpdateSchemaSQL({ wrap: false });
+    expect(sql.split('\n').filter((line) => /scene_profiles|"source"/.test(line))).toEqual([]);
+    // The same filter finds them in the full schema, so an empty diff above means something.
+    const all = (await core.orm.schema.getCreateSchemaSQL({ wrap: false })).split('\n').filter((line) => /scene_profiles|"source"/.test(line));
+    expect(all.length).toBeGreaterThan(3);
   });
 
   it('loads the example files verbatim: every value visible through GraphQL with its source', async () => {
@@ -232,14 +247,13 @@ describe('document 003 configuration: .env and YAML files, through the real API'
     expect(check).toBe('1 projects/xianxia_novel.yaml:3: unknown key "scene_profile"\n');
   });
 
-  it('accepts the document API_KEY as a static admin key', async () => {
-    await registerStaticApiKey(core.orm.em.fork(), 'your-api-key-here', admin.username);
+  it('accepts the API_KEY of the document .env as a static admin key', async () => {
     const me = await gql<any, any>(url, `query { me { username role } }`, {}, 'your-api-key-here');
     expect(me.data.me).toEqual({ username: admin.username, role: 'ADMIN' });
     expect((await getJson(`${url}/api/v1/tasks/00000000-0000-4000-8000-000000000000`, { authorization: 'Bearer your-api-key-here' })).status).toBe(404);
     expect((await gql<any, any>(url, `query { me { username } }`, {}, 'not-the-api-key-here')).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     // A new API_KEY replaces the old one.
-    await registerStaticApiKey(core.orm.em.fork(), 'a-rotated-api-key-0001', admin.username);
+    expect(await registerStaticApiKey(core.orm.em.fork(), 'a-rotated-api-key-0001')).toBe(true);
     expect((await gql<any, any>(url, `query { me { username } }`, {}, 'your-api-key-here')).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await gql<any, any>(url, `query { me { username } }`, {}, 'a-rotated-api-key-0001')).data.me.username).toBe(admin.username);
   });
