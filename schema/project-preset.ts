@@ -48,6 +48,7 @@ builder.queryField('projectPresets', (t) =>
 builder.queryField('projectPreset', (t) =>
   t.field({
     type: ProjectPresetRef,
+    description: 'By id or name (a project file under CONFIG_DIR is named after the file).',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => ctx.core.profiles.getPreset(ctx.em, String(args.id)),
   }),

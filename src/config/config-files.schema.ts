@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { ENGINE_FAMILIES, type EngineFamily } from '../queue/queue.names.ts';
+import { quotaFields } from './quota.fields.ts';
 
 /**
  * The files of the video platform document (003) under CONFIG_DIR, as that document lays them out. Field
  * names are the document's; unknown keys are refused so a typo never silently does nothing.
  */
-
-const resolution = z.string().regex(/^\d{2,5}x\d{2,5}$/, 'must look like "1920x1080"');
 
 export const systemConfigFile = z.strictObject({
   gpu_pool: z
@@ -31,19 +30,19 @@ export const systemConfigFile = z.strictObject({
 });
 export type SystemConfigFile = z.infer<typeof systemConfigFile>;
 
-/** Same bounds as the quota API (QuotaService), in the document's names. */
+/** The quota API's own field schemas (quota.fields.ts), in the document's names. */
 export const userConfigFile = z.strictObject({
   quotas: z
     .strictObject({
-      images_per_day: z.number().int().min(0).max(1_000_000).optional(),
-      videos_per_day: z.number().int().min(0).max(1_000_000).optional(),
-      max_resolution: resolution.optional(),
+      images_per_day: quotaFields.imagesPerDay.optional(),
+      videos_per_day: quotaFields.videosPerDay.optional(),
+      max_resolution: quotaFields.maxResolution.optional(),
     })
     .optional(),
   limits: z
     .strictObject({
-      max_duration: z.number().positive().max(86_400).optional(),
-      max_frames: z.number().int().positive().max(1_000_000).optional(),
+      max_duration: quotaFields.maxDurationSeconds.optional(),
+      max_frames: quotaFields.maxFrames.optional(),
     })
     .optional(),
 });

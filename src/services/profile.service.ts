@@ -69,14 +69,14 @@ export class ProfileService {
     return row.id;
   }
 
-  private async editable<T extends Character | ProjectPreset>(_em: EntityManager, row: Promise<T>): Promise<T> {
+  private async editable<T extends Character | ProjectPreset>(row: Promise<T>): Promise<T> {
     const found = await row;
     assertEditable(found.source, `${found instanceof Character ? 'Character' : 'Project preset'} "${found.name}"`);
     return found;
   }
 
   async getPreset(em: EntityManager, id: string): Promise<ProjectPreset> {
-    const row = isUuid(id) ? await em.findOne(ProjectPreset, { id }, { populate: ['characters'] }) : null;
+    const row = await em.findOne(ProjectPreset, isUuid(id) ? { id } : { name: id }, { populate: ['characters'] });
     if (!row) throw notFound('Project preset', id);
     return row;
   }
@@ -92,7 +92,7 @@ export class ProfileService {
       referenceImage,
       seed: input.seed ?? null,
     };
-    const row = id ? Object.assign(await this.editable(em, this.getCharacter(em, id)), values) : em.create(Character, values);
+    const row = id ? Object.assign(await this.editable(this.getCharacter(em, id)), values) : em.create(Character, values);
     await flushUnique(em, nameTaken('character', input.name));
     return row;
   }
@@ -103,19 +103,19 @@ export class ProfileService {
     const missing = (input.characterIds ?? []).filter((cid) => !characters.some((c) => c.id === cid));
     if (missing.length) throw badInput(`Unknown character(s): ${missing.join(', ')}`, { field: 'characterIds' });
     const values = { name: input.name, style: input.style ?? null, defaultEngine: input.defaultEngine ?? null };
-    const row = id ? Object.assign(await this.editable(em, this.getPreset(em, id)), values) : em.create(ProjectPreset, values);
+    const row = id ? Object.assign(await this.editable(this.getPreset(em, id)), values) : em.create(ProjectPreset, values);
     row.characters.set(characters);
     await flushUnique(em, nameTaken('project preset', input.name));
     return row;
   }
 
   async deleteCharacter(em: EntityManager, id: string): Promise<boolean> {
-    await em.remove(await this.editable(em, this.getCharacter(em, id))).flush();
+    await em.remove(await this.editable(this.getCharacter(em, id))).flush();
     return true;
   }
 
   async deletePreset(em: EntityManager, id: string): Promise<boolean> {
-    await em.remove(await this.editable(em, this.getPreset(em, id))).flush();
+    await em.remove(await this.editable(this.getPreset(em, id))).flush();
     return true;
   }
 

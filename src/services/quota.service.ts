@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
+import { quotaFields } from '../config/quota.fields.ts';
 import { User } from '../db/entities/user.entity.ts';
 import { type Actor, isAdmin } from './actor.ts';
 import { AppError } from './errors.ts';
@@ -21,11 +22,11 @@ export interface QuotaLimits {
 }
 
 const quotaOverrides = z.object({
-  imagesPerDay: z.number().int().min(0).max(1_000_000).nullish(),
-  videosPerDay: z.number().int().min(0).max(1_000_000).nullish(),
-  maxResolution: z.string().regex(/^\d{2,5}x\d{2,5}$/, 'must look like "1920x1080"').nullish(),
-  maxDurationSeconds: z.number().positive().max(86_400).nullish(),
-  maxFrames: z.number().int().positive().max(1_000_000).nullish(),
+  imagesPerDay: quotaFields.imagesPerDay.nullish(),
+  videosPerDay: quotaFields.videosPerDay.nullish(),
+  maxResolution: quotaFields.maxResolution.nullish(),
+  maxDurationSeconds: quotaFields.maxDurationSeconds.nullish(),
+  maxFrames: quotaFields.maxFrames.nullish(),
 });
 export type QuotaOverrides = z.input<typeof quotaOverrides>;
 
