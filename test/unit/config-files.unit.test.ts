@@ -73,6 +73,18 @@ describe('CONFIG_DIR (document 003 layout)', () => {
     expect(() => resolveConfigDir('nowhere', root)).toThrow(ConfigFileError);
   });
 
+  it('turns the GPU pool and the model cache off when the file says enabled: false', () => {
+    const { configs } = exampleCopy();
+    writeFileSync(path.join(configs, 'system_config.yaml'), 'gpu_pool:\n  enabled: false\n  max_concurrent: 3\n  gpu_ids: [0, 1]\nmodel_cache:\n  enabled: false\n');
+    const config = loadConfig({ CONFIG_DIR: configs });
+    expect(config.ONNX_EXECUTION_PROVIDER).toBe('cpu');
+    expect(config.GPU_IDS).toBeUndefined();
+    expect(config.WORKER_CONCURRENCY).toBe(3);
+    expect(config.MAX_CONCURRENT_PER_GPU).toBe(3);
+    expect(config.MODEL_CACHE_MAX_GB).toBeLessThan(1e-6);
+    expect(config.settingSources).toMatchObject({ ONNX_EXECUTION_PROVIDER: 'system_config.yaml', GPU_IDS: 'default', STORAGE_DIR: 'default' });
+  });
+
   it('reads the document user and project files verbatim, with their character and scene profiles', () => {
     const snapshot = readConfigDir(exampleCopy().configs);
     expect(snapshot.users).toEqual([
