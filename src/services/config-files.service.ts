@@ -155,7 +155,11 @@ export class ConfigFilesService {
     const snapshot = readConfigDir(this.options.dir);
     const report = await this.apply(snapshot);
     this.options.startupSystem ??= systemSettings(snapshot.system);
-    this.stopWatching = (this.options.watch ?? defaultWatch)(this.options.dir, () => void this.reload());
+    try {
+      this.stopWatching = (this.options.watch ?? defaultWatch)(this.options.dir, () => void this.reload());
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'cannot watch the configuration directory: changes to it apply at the next start');
+    }
     return report;
   }
 
