@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
 import { loadOrCreateSecret } from './config/secrets.ts';
+import { requireSharedSecrets } from './config/shared-secrets.ts';
 import { connectOrm, type Orm } from './db/orm.ts';
 import { PubSub } from './pubsub/pubsub.ts';
 import { GenerationQueues } from './queue/queue.producer.ts';
@@ -53,6 +54,7 @@ export function requireUrls(config: Config): { databaseUrl: string; redisUrl: st
  */
 export async function createCore(config: Config, role: 'api' | 'worker'): Promise<Core> {
   const { databaseUrl, redisUrl } = requireUrls(config);
+  requireSharedSecrets(config);
   const orm = await connectOrm(databaseUrl);
   const redis = createRedis(redisUrl, role === 'api' ? 'producer' : 'worker');
   const subscriber = createRedis(redisUrl, 'subscriber');
