@@ -13,7 +13,11 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
       const anonymousAllowed = core.config.REST_ANONYMOUS_FAMILIES.length > 0;
       const actor = (await core.auth.authenticate(em, request.headers.authorization)) ?? (anonymousAllowed ? await anonymousActor(em) : null);
       if (!actor) throw unauthenticated();
-      const { asset, stream } = await core.assets.openAsset(em, actor, request.params.id);
+      const asset = await core.assets.getAsset(em, actor, request.params.id);
+      // Object storage may hand the bytes out itself: the client follows a short-lived presigned URL.
+      const direct = await core.storage.downloadUrl?.(asset.storageKey, { mime: asset.mime, filename: asset.filename });
+      if (direct) return reply.header('cache-control', 'private, no-store').redirect(direct, 302);
+      const stream = core.storage.open(asset.storageKey);
       return reply
         .type(asset.mime)
         .header('content-length', String(asset.bytes))

@@ -17,7 +17,8 @@ import { ProfileService } from './services/profile.service.ts';
 import { ProviderService, providerKeySecret } from './services/provider.service.ts';
 import { QuotaService } from './services/quota.service.ts';
 import { UploadService } from './services/upload.service.ts';
-import { LocalStorage, type Storage } from './storage/storage.service.ts';
+import { createStorage } from './storage/storage.factory.ts';
+import type { Storage } from './storage/storage.service.ts';
 
 /** Everything a process needs from the core, built once at start and closed once at exit. */
 export interface Core {
@@ -68,7 +69,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
   }
   const queues = new GenerationQueues(redis, config.QUEUE_PREFIX);
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
-  const storage = new LocalStorage(config.storageDir);
+  const storage = createStorage(config);
   const profiles = new ProfileService();
   const quotas = new QuotaService({
     imagesPerDay: config.QUOTA_IMAGES_PER_DAY ?? null,

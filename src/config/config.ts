@@ -17,6 +17,8 @@ const envSchema = z.object({
   PUBLIC_URL: optionalUrl,
   DATA_DIR: z.string().default('.data'),
   STORAGE_DIR: z.string().optional(),
+  /** s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true&redirect=true: assets in a shared bucket instead of STORAGE_DIR. */
+  STORAGE_URL: z.string().trim().startsWith('s3://', 'must start with s3://').optional(),
   DATABASE_URL: optionalUrl,
   REDIS_URL: optionalUrl,
   QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('atelier'),

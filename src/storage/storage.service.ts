@@ -12,6 +12,8 @@ export interface Storage {
   open(key: string): Readable;
   size(key: string): Promise<number>;
   remove(key: string): Promise<void>;
+  /** Where a client may fetch the bytes directly (a presigned URL), or null to have the API stream them. */
+  downloadUrl?(key: string, options: { mime: string; filename?: string | null }): Promise<string | null>;
 }
 
 export class LocalStorage implements Storage {
