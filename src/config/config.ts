@@ -30,6 +30,10 @@ const envSchema = z.object({
   WORKER_ENGINES: z.string().default('builtin,provider,comfyui'),
   /** How long a worker's hold on a job lasts without renewal: a worker that dies loses its jobs to others after this. */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** How often some worker looks for QUEUED rows with no queue entry and for lost workers' jobs. */
+  JOB_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  /** A QUEUED row older than this with no queue entry was left by an API that died; it is queued again. */
+  JOB_ORPHAN_AFTER_SECONDS: z.coerce.number().min(1).max(86_400).default(30),
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   DEFAULT_ENGINE: z.enum(ENGINE_FAMILIES).default('builtin'),
   UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(524_288_000),
