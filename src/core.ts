@@ -6,7 +6,7 @@ import { requireSharedSecrets } from './config/shared-secrets.ts';
 import { connectOrm, type Orm } from './db/orm.ts';
 import { PubSub } from './pubsub/pubsub.ts';
 import { GenerationQueues } from './queue/queue.producer.ts';
-import { createRedis, waitForRedis } from './queue/redis.connection.ts';
+import { clusterTarget, createRedis, waitForRedis } from './queue/redis.connection.ts';
 import { AssetService } from './services/asset.service.ts';
 import { AuthService } from './services/auth.service.ts';
 import { ComfyService } from './services/comfy.service.ts';
@@ -43,11 +43,13 @@ export interface Core {
   close(): Promise<void>;
 }
 
+/** `redisUrl` is REDIS_URL, or REDIS_CLUSTER_NODES as a `redis-cluster://` target that createRedis understands. */
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {
-  if (!config.DATABASE_URL || !config.REDIS_URL) {
-    throw new Error('DATABASE_URL and REDIS_URL must be set (npm start sets them when it starts embedded services)');
+  const redisUrl = config.REDIS_CLUSTER_NODES ? clusterTarget(config.REDIS_CLUSTER_NODES) : config.REDIS_URL;
+  if (!config.DATABASE_URL || !redisUrl) {
+    throw new Error('DATABASE_URL and REDIS_URL (or REDIS_CLUSTER_NODES) must be set (npm start sets them when it starts embedded services)');
   }
-  return { databaseUrl: config.DATABASE_URL, redisUrl: config.REDIS_URL };
+  return { databaseUrl: config.DATABASE_URL, redisUrl };
 }
 
 /**

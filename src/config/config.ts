@@ -21,7 +21,14 @@ const envSchema = z.object({
   STORAGE_URL: z.string().trim().startsWith('s3://', 'must start with s3://').optional(),
   DATABASE_URL: optionalUrl,
   REDIS_URL: optionalUrl,
-  QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('atelier'),
+  /** Redis Cluster seed nodes (`host:port` or `redis://:password@host:port`, comma-separated), instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: z.string().trim().optional(),
+  // `{atelier}` (a hash tag) keeps every key in one cluster slot, as BullMQ and multi-key commands need on a cluster.
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^(\{[a-zA-Z0-9_-]+\}|[a-zA-Z0-9_-]+)+$/, 'letters, digits, "_" and "-", optionally with one {hash-tag}')
+    .refine((v) => (v.match(/\{/g) ?? []).length <= 1, 'at most one {hash-tag}')
+    .default('atelier'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   JWT_EXPIRES_IN_SECONDS: z.coerce.number().int().positive().default(3600),
   ADMIN_USERNAME: z.string().min(1).default('admin'),
@@ -119,6 +126,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const values = parsed.data;
+  if (values.REDIS_CLUSTER_NODES && !/\{[^}]+\}/.test(values.QUEUE_PREFIX)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  QUEUE_PREFIX: with REDIS_CLUSTER_NODES it must hold a hash tag, e.g. "{${values.QUEUE_PREFIX}}", so that every key of a queue lands in one cluster slot`,
+    );
+  }
   const dataDir = path.resolve(values.DATA_DIR);
   return Object.freeze({
     ...values,

@@ -18,7 +18,8 @@ const isLoopback = (url: string | undefined) => {
  * So there the secrets must be given, the same on every machine.
  */
 export function requireSharedSecrets(config: Config): void {
-  if (isLoopback(config.DATABASE_URL) && isLoopback(config.REDIS_URL)) return;
+  const clusterNodes = (config.REDIS_CLUSTER_NODES ?? '').split(',').filter(Boolean).map((n) => (n.includes('://') ? n : `redis://${n.trim()}`));
+  if (isLoopback(config.DATABASE_URL) && isLoopback(config.REDIS_URL) && clusterNodes.every(isLoopback)) return;
   const missing = (['JWT_SECRET', 'PROVIDER_KEY_SECRET'] as const).filter((name) => !config[name]);
   if (!missing.length) return;
   throw new ConfigError(

@@ -69,7 +69,7 @@ async function main() {
     logger.info('embedded PostgreSQL started');
   }
   let redisUrl = config.REDIS_URL;
-  if (!redisUrl) {
+  if (!redisUrl && !config.REDIS_CLUSTER_NODES) {
     const redis: LocalRedis = await startLocalRedis(path.join(config.dataDir, 'redis'), logger);
     cleanups.push(redis.stop);
     redisUrl = redis.url;
