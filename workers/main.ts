@@ -63,6 +63,7 @@ const sweeper = new JobSweeper({
   prefix: config.QUEUE_PREFIX,
   log: logger,
   orphanAfterMs: config.JOB_ORPHAN_AFTER_SECONDS * 1000,
+  storage: core.storage,
 }).start(config.JOB_SWEEP_INTERVAL_MS);
 logger.info(
   { engines: [...loaded.keys()], jobs: engines.flatMap((e) => e.jobNames.map((n) => `${e.name}/${n}`)), concurrency: config.WORKER_CONCURRENCY },

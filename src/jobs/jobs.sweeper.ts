@@ -9,6 +9,10 @@ import type { PubSub } from '../pubsub/pubsub.ts';
 import { enqueueGeneration, type GenerationQueues, queueJobId } from '../queue/queue.producer.ts';
 import { jobEvent, publishJobEvent } from '../services/job.service.ts';
 import type { WorkerRegistry } from '../services/worker-registry.service.ts';
+import type { Storage } from '../storage/storage.service.ts';
+import { sweepOrphanFiles } from './files.sweeper.ts';
+
+const FILE_SWEEP_EVERY_MS = 60 * 60_000;
 
 const isUuid = (value: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 
@@ -37,6 +41,8 @@ export class JobSweeper {
     log: Logger;
     /** A QUEUED row younger than this may still be on its way into the queue. */
     orphanAfterMs: number;
+    /** With it, stored files no row names are swept too, by one machine an hour. */
+    storage?: Storage;
   };
 
   constructor(deps: JobSweeper['deps']) {
@@ -56,9 +62,10 @@ export class JobSweeper {
       const claimed = await this.deps.redis.set(`${this.deps.prefix}:worker-lost:${worker.id}`, '1', 'PX', 15 * 60_000, 'NX');
       if (claimed !== 'OK') continue;
       const running = worker.runningJobs.filter(isUuid);
+      // Its rows name it; a job its last beat listed counts only while no other worker has taken it since.
       const jobs = await em.find(Job, {
         status: 'PROCESSING',
-        $or: [{ workerId: worker.id }, ...(running.length ? [{ id: { $in: running } }] : [])],
+        $or: [{ workerId: worker.id }, ...(running.length ? [{ id: { $in: running }, workerId: null }] : [])],
       });
       const message = `Worker ${worker.id} lost; re-queued`;
       for (const job of jobs) {
@@ -105,6 +112,10 @@ export class JobSweeper {
       running ??= (async () => {
         const leased = await this.deps.redis.set(lockKey, randomUUID(), 'PX', Math.max(500, Math.floor(intervalMs * 0.9)), 'NX');
         if (leased === 'OK') await this.sweep();
+        const storage = this.deps.storage;
+        if (storage && (await this.deps.redis.set(`${this.deps.prefix}:file-sweeper`, '1', 'PX', FILE_SWEEP_EVERY_MS, 'NX')) === 'OK') {
+          await sweepOrphanFiles(this.deps.orm.em.fork() as EntityManager, storage, { olderThanMs: FILE_SWEEP_EVERY_MS, log: this.deps.log });
+        }
       })()
         .catch((error) => this.deps.log.warn({ err: error }, 'job sweep failed'))
         .finally(() => (running = undefined));

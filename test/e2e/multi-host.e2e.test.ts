@@ -4,6 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import getPort from 'get-port';
+import pino from 'pino';
+import { connectOrm } from '../../src/db/orm.ts';
+import { sweepOrphanFiles } from '../../src/jobs/files.sweeper.ts';
+import { S3Storage, parseS3Url } from '../../src/storage/s3.storage.ts';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { collect, gql, wsClient } from '../helpers/graphql.ts';
@@ -60,8 +64,8 @@ async function recipe(redis: { REDIS_URL?: string; REDIS_CLUSTER_NODES?: string;
     ADMIN_PASSWORD: 'recipe-password',
     WORKER_ENGINES: 'builtin',
     WORKER_CONCURRENCY: '2',
-    // A dead worker's jobs are handed on within seconds, and the sweeper looks often.
-    WORKER_LOCK_MS: '3000',
+    // A dead worker's jobs are handed on within seconds (after it is declared lost, 5 s), and the sweeper looks often.
+    WORKER_LOCK_MS: '6000',
     JOB_SWEEP_INTERVAL_MS: '300',
     JOB_ORPHAN_AFTER_SECONDS: '2',
     ...s3.env,
@@ -169,7 +173,17 @@ async function recipe(redis: { REDIS_URL?: string; REDIS_CLUSTER_NODES?: string;
     }
     const { rows: assetRows } = await db.query<{ n: number }>(`select count(*)::int as n from assets`);
     const bucket = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    const objects = (await bucket.send(new ListObjectsV2Command({ Bucket: 'atelier', Prefix: `${s3Prefix}/assets/` }))).KeyCount ?? 0;
+    const countObjects = async () => (await bucket.send(new ListObjectsV2Command({ Bucket: 'atelier', Prefix: `${s3Prefix}/assets/` }))).KeyCount ?? 0;
+    const objects = await countObjects();
+    // The hourly sweep of files no row names, seen from an hour later, takes what the killed worker left.
+    const orm = await connectOrm(dbUrl.toString(), { pool: { min: 0, max: 1 } });
+    const swept = await sweepOrphanFiles(orm.em.fork(), new S3Storage(parseS3Url(shared.STORAGE_URL!), bucket), {
+      olderThanMs: 3_600_000,
+      now: Date.now() + 3_600_001,
+      log: pino({ level: 'silent' }),
+    });
+    await orm.close();
+    const objectsAfterSweep = await countObjects();
     bucket.destroy();
     // Runs started per worker (the killed one's included) and completions per worker.
     const started: Record<string, number> = {};
@@ -189,6 +203,7 @@ async function recipe(redis: { REDIS_URL?: string; REDIS_CLUSTER_NODES?: string;
       duplicated,
       s3Objects: objects,
       assetRows: assetRows[0]!.n,
+      orphanObjectsSwept: swept.length,
       runsStartedPerWorker: started,
       completedPerWorker: spread,
       killedWorker: victim!.worker,
@@ -208,6 +223,8 @@ async function recipe(redis: { REDIS_URL?: string; REDIS_CLUSTER_NODES?: string;
     expect(assetRows[0]!.n).toBe(all[0]!.n);
     expect(objects).toBeGreaterThanOrEqual(assetRows[0]!.n);
     expect(objects - assetRows[0]!.n).toBeLessThanOrEqual(victim!.jobs.length);
+    expect(swept).toHaveLength(objects - assetRows[0]!.n);
+    expect(objectsAfterSweep).toBe(assetRows[0]!.n);
     // The killed worker's jobs ran again elsewhere: two runs recorded, the last on a live worker; it was declared lost.
     for (const r of rescued) {
       expect(r.attempt_workers!.map((a) => a.worker)).toContain(victim!.worker);

@@ -80,14 +80,16 @@ describe('job sweeper (real PostgreSQL, Redis and BullMQ)', () => {
     const byRow = await core.jobs.createImageJob(em(), user.actor, { prompt: 'ran on the lost worker' });
     const byBeat = await core.jobs.createImageJob(em(), user.actor, { prompt: 'listed in its last beat' });
     const elsewhere = await core.jobs.createImageJob(em(), user.actor, { prompt: 'runs on a live worker' });
-    for (const job of [byRow, byBeat, elsewhere]) {
+    const takenOver = await core.jobs.createImageJob(em(), user.actor, { prompt: 'in its last beat, since run by another worker' });
+    for (const job of [byRow, byBeat, elsewhere, takenOver]) {
       await core.lifecycle.start(em(), job.id, 'builtin');
       await core.lifecycle.progress(em(), (await em().findOneOrFail(Job, { id: job.id }))!, 60, 'Step 3/5');
     }
     await recordAttemptWorker(em(), byRow.id, 'box-a:41');
     await recordAttemptWorker(em(), elsewhere.id, 'box-b:42');
+    await recordAttemptWorker(em(), takenOver.id, 'box-b:42');
     const now = await core.workers.now();
-    await core.workers.publish(workerState('box-a:41', [byBeat.id]), now - 6_000);
+    await core.workers.publish(workerState('box-a:41', [byBeat.id, takenOver.id]), now - 6_000);
     await core.workers.publish(workerState('box-b:42', [elsewhere.id]), now);
 
     const report = await sweeper.sweep();
@@ -99,8 +101,10 @@ describe('job sweeper (real PostgreSQL, Redis and BullMQ)', () => {
       const logs = await em().find(JobLog, { job: id, level: 'warn' });
       expect(logs.map((l) => l.message)).toEqual(['Worker box-a:41 lost; re-queued']);
     }
-    const untouched = await em().findOneOrFail(Job, { id: elsewhere.id });
-    expect([untouched.progress, untouched.statusMessage, untouched.workerId]).toEqual([60, 'Step 3/5', 'box-b:42']);
+    for (const id of [elsewhere.id, takenOver.id]) {
+      const untouched = await em().findOneOrFail(Job, { id });
+      expect([untouched.progress, untouched.statusMessage, untouched.workerId]).toEqual([60, 'Step 3/5', 'box-b:42']);
+    }
     expect(lines.filter((l) => l.msg === 'worker box-a:41 lost; re-queued')).toHaveLength(1);
 
     // Declared once: the next sweep (on any machine) does not mark it again.
