@@ -1,4 +1,4 @@
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
@@ -23,6 +23,7 @@ describe('object storage and result URLs across machines', () => {
   let api: RunningProcess;
   let worker: RunningProcess;
   let port: number;
+  let streaming: { api: RunningProcess; port: number };
   const objects = async () => {
     const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     const listed = await client.send(new ListObjectsV2Command({ Bucket: 'atelier', Prefix: 'e2e/' }));
@@ -36,11 +37,13 @@ describe('object storage and result URLs across machines', () => {
     core = await testCore(env);
     user = await createTestUser(core);
     ({ api, port } = await startApi(env));
+    // A second API on the same bucket that streams files through itself instead of redirecting.
+    streaming = await startApi({ ...env, STORAGE_URL: s3.storageUrl({ prefix: 'e2e', redirect: false }) });
     // Its own disk and a public URL nobody can reach: neither may leak into what clients see.
     worker = await startProcess('workers/main.ts', { ...env, DATA_DIR: `${env.DATA_DIR}-worker`, PUBLIC_URL: 'http://worker.invalid:9' });
   });
   afterAll(async () => {
-    await Promise.all([api?.stop(), worker?.stop()]);
+    await Promise.all([api?.stop(), worker?.stop(), streaming?.api.stop()]);
     await core?.close();
     await s3?.stop();
   });
@@ -84,5 +87,20 @@ describe('object storage and result URLs across machines', () => {
     expect((await objects()).some((key) => key.includes(asset.id))).toBe(true);
     const back = await fetch(asset.url, { headers: { authorization: `Bearer ${user.token}` } });
     expect(Buffer.from(await back.arrayBuffer()).equals(png)).toBe(true);
+
+    // Streamed out through the other API, straight from the bucket.
+    const streamed = await fetch(`http://127.0.0.1:${streaming.port}/files/${asset.id}`, { headers: { authorization: `Bearer ${user.token}` }, redirect: 'manual' });
+    expect(streamed.status).toBe(200);
+    expect(streamed.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await streamed.arrayBuffer()).equals(png)).toBe(true);
+
+    // A file gone from the bucket is a clear 404, not a 500 or a broken 200.
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const key = (await objects()).find((k) => k.includes(asset.id))!;
+    await client.send(new DeleteObjectCommand({ Bucket: 'atelier', Key: key }));
+    client.destroy();
+    const missing = await fetch(`http://127.0.0.1:${streaming.port}/files/${asset.id}`, { headers: { authorization: `Bearer ${user.token}` } });
+    expect(missing.status).toBe(404);
+    expect(JSON.stringify(await missing.json())).toContain(`The file of asset ${asset.id} is missing from storage`);
   });
 });
