@@ -58,8 +58,9 @@ export class JobSweeper {
     const lost: SweepReport['lost'] = [];
     for (const worker of await this.deps.workers.list()) {
       if (worker.status !== 'LOST') continue;
-      // One sweeper per lost worker, whichever machine sees it first; the claim outlives the registry entry.
-      const claimed = await this.deps.redis.set(`${this.deps.prefix}:worker-lost:${worker.id}`, '1', 'PX', 15 * 60_000, 'NX');
+      // One sweeper per lost worker, whichever machine sees it first; the claim outlives the registry entry. Keyed by
+      // its start too: in containers a restarted worker often comes back with the same host name and pid.
+      const claimed = await this.deps.redis.set(`${this.deps.prefix}:worker-lost:${worker.id}:${worker.startedAt}`, '1', 'PX', 15 * 60_000, 'NX');
       if (claimed !== 'OK') continue;
       const running = worker.runningJobs.filter(isUuid);
       // Its rows name it; a job its last beat listed counts only while no other worker has taken it since.
