@@ -4,6 +4,7 @@ import type { Core } from '../src/core.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
 import { type Actor, scopesForRole } from '../src/services/actor.ts';
 import { AppError, unauthenticated } from '../src/services/errors.ts';
+import { absoluteUrl } from '../src/services/public-url.ts';
 import { getOrCreateAnonymousUser } from '../src/services/user.service.ts';
 import { HTTP_STATUS } from './http.errors.ts';
 
@@ -130,7 +131,7 @@ export const lowerStatus = (job: Job) => job.status.toLowerCase();
 
 /** A finished job's files: the first image and the video among its URLs, by the order engines save them. */
 export function jobFiles(job: Job) {
-  const urls = job.result?.urls ?? [];
+  const urls = (job.result?.urls ?? []).map((u) => absoluteUrl(u));
   const ids = job.result?.assetIds ?? [];
   const posterId = job.result?.posterAssetId as string | undefined;
   const posterUrl = posterId ? urls[ids.indexOf(posterId)] : undefined;

@@ -6,6 +6,7 @@ import { Job } from '../src/db/entities/job.entity.ts';
 import type { Provider } from '../src/db/entities/provider.entity.ts';
 import { type Actor, isAdmin } from '../src/services/actor.ts';
 import { forbidden } from '../src/services/errors.ts';
+import { absoluteUrl } from '../src/services/public-url.ts';
 import type { CompatFailure } from './compat.common.ts';
 import { withActor } from './compat.common.ts';
 
@@ -96,7 +97,7 @@ async function batchView(core: Core, em: EntityManager, batch: Batch) {
     results: jobs.map((job) => ({
       task_id: job.id,
       status: job.status.toLowerCase(),
-      image_urls: job.result?.urls ?? [],
+      image_urls: (job.result?.urls ?? []).map((u) => absoluteUrl(u)),
       cost: Number(job.cost ?? 0),
       error: job.errorMessage ?? null,
     })),

@@ -24,6 +24,7 @@ import { imageServiceError, registerImageServiceRoutes } from './image-service.r
 import { mediaApiError, registerComfyRoutes, registerMediaApiRoutes } from './media-api.routes.ts';
 import { ApiMetrics, registerMetricsRoute, useOperationMetrics } from './metrics.ts';
 import { RateLimits, registerRateLimitHook, useRateLimit } from './rate-limit.ts';
+import { baseUrlOf, runWithBaseUrl } from '../src/services/public-url.ts';
 import { registerTalkingHeadRoutes, v1Error } from './talking-head.routes.ts';
 import { registerVideoGeneratorRoutes, videoGeneratorError } from './video-generator.routes.ts';
 import { registerVideoPlatformRoutes, videoPlatformError } from './video-platform.routes.ts';
@@ -34,6 +35,17 @@ interface ServerContext {
   reply?: FastifyReply;
   request?: Request;
   connectionParams?: Record<string, unknown>;
+  /** graphql-ws's context: the upgrade request the socket came in on. */
+  extra?: { request?: { headers: { host?: string } } };
+}
+
+/** The base URL the client used, over HTTP (yoga's request) or WebSocket (the upgrade request). */
+function baseUrlOfInitial(core: Core, initial: ServerContext): string {
+  if (initial.request) {
+    const url = new URL(initial.request.url);
+    return baseUrlOf(core.config, { protocol: url.protocol.slice(0, -1), host: url.host });
+  }
+  return baseUrlOf(core.config, { protocol: 'http', host: initial.extra?.request?.headers.host });
 }
 
 function authorizationOf(initial: ServerContext): string | null {
@@ -109,6 +121,8 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
   });
+  // REST handlers make stored `/files/…` paths absolute with the address this client used.
+  app.addHook('preHandler', (request, _reply, done) => runWithBaseUrl(baseUrlOf(core.config, request), done));
   const limits = new RateLimits(core, (error) => logger.warn({ err: error }, 'rate limiter store unavailable; request let through'));
   const metrics = new ApiMetrics(core);
 
@@ -121,7 +135,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
       warn: (...args) => logger.warn(args),
       error: (...args) => logger.error(args),
     },
-    context: (initial) => createContext(core, authorizationOf(initial)),
+    context: (initial) => createContext(core, authorizationOf(initial), baseUrlOfInitial(core, initial)),
     maskedErrors: { maskError },
     graphiql: core.config.GRAPHIQL ? { title: 'Atelier', subscriptionsProtocol: 'WS' } : false,
     // Inlines GraphiQL's assets, so the page works without reaching a CDN.

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../src/core.ts';
 import { badInput } from '../src/services/errors.ts';
+import { absoluteUrl, assetPath } from '../src/services/public-url.ts';
 import { type CompatFailure, jobFailure, jobFiles, syncWaitMs, withActor } from './compat.common.ts';
 import { receiveForm } from './talking-head.routes.ts';
 
@@ -35,7 +36,7 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
       const image = files.get('image');
       if (!image) throw badInput('The form has no "image" file');
       if (image.kind !== 'IMAGE') throw badInput(`Invalid image: got ${image.kind.toLowerCase()}; JPG, PNG or GIF expected`);
-      return { imageUrl: `${core.config.publicUrl}/files/${image.id}` };
+      return { imageUrl: absoluteUrl(assetPath(image.id)) };
     }),
   );
 
@@ -88,7 +89,7 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
         const assets = await core.assets.listJobAssets(em, [job.id]);
         const url = (kind: string) => {
           const asset = assets.find((a) => a.kind === kind);
-          return asset ? `${core.config.publicUrl}/files/${asset.id}` : null;
+          return asset ? absoluteUrl(assetPath(asset.id)) : null;
         };
         const result = (job.result ?? {}) as { promptId?: string; server?: string; outputs?: unknown };
         return {

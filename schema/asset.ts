@@ -1,5 +1,5 @@
 import { ASSET_KINDS, type Asset } from '../src/db/entities/asset.entity.ts';
-import { assetUrl } from '../src/services/job-lifecycle.service.ts';
+import { absoluteUrl, assetPath } from '../src/services/public-url.ts';
 import { badInput } from '../src/services/errors.ts';
 import { builder } from './builder.ts';
 import { requireActor } from './context.ts';
@@ -20,7 +20,7 @@ export const AssetRef = builder.objectRef<Asset>('Asset').implement({
     filename: t.exposeString('filename', { nullable: true, description: 'The name an upload was sent under; generated files have none.' }),
     url: t.string({
       description: 'Downloads the file; send the same Authorization header (owner or admin only).',
-      resolve: (a, _args, ctx) => assetUrl(ctx.core.config.publicUrl, a.id),
+      resolve: (a, _args, ctx) => absoluteUrl(assetPath(a.id), ctx.baseUrl),
     }),
     jobId: t.id({ nullable: true, resolve: (a) => a.job?.id ?? null }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

@@ -12,6 +12,8 @@ export interface GraphQLContext {
   em: EntityManager;
   actor: Actor | null;
   loaders: ReturnType<typeof createLoaders>;
+  /** Where this client reached the API: result URLs are made absolute with it. */
+  baseUrl?: string;
 }
 
 export function createLoaders(em: EntityManager) {
@@ -29,10 +31,10 @@ export function createLoaders(em: EntityManager) {
 }
 
 /** Builds the context for one operation from an `Authorization` value (HTTP header or graphql-ws connectionParams). */
-export async function createContext(core: Core, authorization: string | null | undefined): Promise<GraphQLContext> {
+export async function createContext(core: Core, authorization: string | null | undefined, baseUrl = core.config.publicUrl): Promise<GraphQLContext> {
   const em = core.orm.em.fork() as EntityManager;
   const actor = await core.auth.authenticate(em, authorization);
-  return { core, em, actor, loaders: createLoaders(em) };
+  return { core, em, actor, loaders: createLoaders(em), baseUrl };
 }
 
 export function requireActor(ctx: GraphQLContext): Actor {

@@ -2,10 +2,11 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.ts';
 import { loadOrCreateSecret } from './config/secrets.ts';
+import { requireSharedSecrets } from './config/shared-secrets.ts';
 import { connectOrm, type Orm } from './db/orm.ts';
 import { PubSub } from './pubsub/pubsub.ts';
 import { GenerationQueues } from './queue/queue.producer.ts';
-import { createRedis, waitForRedis } from './queue/redis.connection.ts';
+import { clusterTarget, createRedis, waitForRedis } from './queue/redis.connection.ts';
 import { AssetService } from './services/asset.service.ts';
 import { AuthService } from './services/auth.service.ts';
 import { ComfyService } from './services/comfy.service.ts';
@@ -19,7 +20,8 @@ import { createLogger } from './config/logger.ts';
 import { ProviderService, providerKeySecret } from './services/provider.service.ts';
 import { QuotaService } from './services/quota.service.ts';
 import { UploadService } from './services/upload.service.ts';
-import { LocalStorage, type Storage } from './storage/storage.service.ts';
+import { createStorage } from './storage/storage.factory.ts';
+import type { Storage } from './storage/storage.service.ts';
 
 /** Everything a process needs from the core, built once at start and closed once at exit. */
 export interface Core {
@@ -48,11 +50,13 @@ export interface Core {
   close(): Promise<void>;
 }
 
+/** `redisUrl` is REDIS_URL, or REDIS_CLUSTER_NODES as a `redis-cluster://` target that createRedis understands. */
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {
-  if (!config.DATABASE_URL || !config.REDIS_URL) {
-    throw new Error('DATABASE_URL and REDIS_URL must be set (npm start sets them when it starts embedded services)');
+  const redisUrl = config.REDIS_CLUSTER_NODES ? clusterTarget(config.REDIS_CLUSTER_NODES) : config.REDIS_URL;
+  if (!config.DATABASE_URL || !redisUrl) {
+    throw new Error('DATABASE_URL and REDIS_URL (or REDIS_CLUSTER_NODES) must be set (npm start sets them when it starts embedded services)');
   }
-  return { databaseUrl: config.DATABASE_URL, redisUrl: config.REDIS_URL };
+  return { databaseUrl: config.DATABASE_URL, redisUrl };
 }
 
 /**
@@ -60,6 +64,7 @@ export function requireUrls(config: Config): { databaseUrl: string; redisUrl: st
  */
 export async function createCore(config: Config, role: 'api' | 'worker'): Promise<Core> {
   const { databaseUrl, redisUrl } = requireUrls(config);
+  requireSharedSecrets(config);
   const orm = await connectOrm(databaseUrl);
   const redis = createRedis(redisUrl, role === 'api' ? 'producer' : 'worker');
   const subscriber = createRedis(redisUrl, 'subscriber');
@@ -73,7 +78,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
   }
   const queues = new GenerationQueues(redis, config.QUEUE_PREFIX);
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
-  const storage = new LocalStorage(config.storageDir);
+  const storage = createStorage(config);
   const profiles = new ProfileService();
   const quotas = new QuotaService({
     imagesPerDay: config.QUOTA_IMAGES_PER_DAY ?? null,

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { workerId } from '../src/jobs/job-attempts.ts';
 import type { WorkerRegistry, WorkerState } from '../src/services/worker-registry.service.ts';
 import type { EngineStatus } from './engine.types.ts';
 import { createSystemSampler, startGpuMonitor } from './telemetry.ts';
@@ -23,7 +24,7 @@ export function startHeartbeat(options: {
   intervalMs: number;
   log: Logger;
 }): Heartbeat {
-  const id = `${hostname()}:${process.pid}`;
+  const id = workerId();
   const startedAt = new Date().toISOString();
   const sampleSystem = createSystemSampler();
   const gpus = startGpuMonitor({ intervalMs: options.intervalMs });

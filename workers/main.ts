@@ -1,8 +1,9 @@
-import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import { getConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/config/logger.ts';
 import { createCore, requireUrls } from '../src/core.ts';
+import { recordAttemptWorker, workerId } from '../src/jobs/job-attempts.ts';
+import { JobSweeper } from '../src/jobs/jobs.sweeper.ts';
 import { generationQueueName } from '../src/queue/queue.names.ts';
 import { createRedis } from '../src/queue/redis.connection.ts';
 import { handlersByJobName, loadEngines } from './engine.registry.ts';
@@ -25,14 +26,17 @@ const workers = [...loaded].map(([family, familyEngines]) => {
     prefix: config.QUEUE_PREFIX,
     // Provider jobs wait on remote APIs, not on this machine: BATCH_MAX_CONCURRENT of them run at once.
     concurrency: family === 'provider' ? config.BATCH_MAX_CONCURRENT : config.WORKER_CONCURRENCY,
-    name: `${hostname()}:${process.pid}`,
+    name: workerId(),
     // A job whose worker died is handed to another worker once its lock lapses and the stall check runs.
     lockDuration: config.WORKER_LOCK_MS,
     stalledInterval: config.WORKER_LOCK_MS,
   });
   worker.on('error', (error) => logger.error({ err: error, family }, 'worker error'));
   worker.on('failed', (job, error) => logger.debug({ queueJobId: job?.id, err: error }, 'queue job failed'));
-  worker.on('active', (job) => runningJobs.add(job.data.jobId));
+  worker.on('active', (job) => {
+    runningJobs.add(job.data.jobId);
+    recordAttemptWorker(core.orm.em.fork(), job.data.jobId, workerId()).catch((error) => logger.warn({ err: error, jobId: job.data.jobId }, 'could not record the worker on the job'));
+  });
   worker.on('completed', (job) => runningJobs.delete(job.data.jobId));
   worker.on('failed', (job) => job && runningJobs.delete(job.data.jobId));
   return worker;
@@ -50,6 +54,17 @@ const heartbeat = startHeartbeat({
   log: logger,
 });
 await heartbeat.beat();
+const sweeper = new JobSweeper({
+  orm: core.orm,
+  redis: core.redis,
+  queues: core.queues,
+  workers: core.workers,
+  pubsub: core.pubsub,
+  prefix: config.QUEUE_PREFIX,
+  log: logger,
+  orphanAfterMs: config.JOB_ORPHAN_AFTER_SECONDS * 1000,
+  storage: core.storage,
+}).start(config.JOB_SWEEP_INTERVAL_MS);
 logger.info(
   { engines: [...loaded.keys()], jobs: engines.flatMap((e) => e.jobNames.map((n) => `${e.name}/${n}`)), concurrency: config.WORKER_CONCURRENCY },
   'worker ready',
@@ -77,6 +92,7 @@ async function shutdown(signal: string) {
     logger.error('worker shutdown did not finish in 5 s; exiting');
     process.exit(1);
   }, 5_000).unref();
+  await sweeper.stop();
   await heartbeat.stop();
   await Promise.all(engines.map((e) => e.close?.()));
   await core.close();

@@ -22,9 +22,18 @@ const envSchema = z.object({
   PUBLIC_URL: optionalUrl,
   DATA_DIR: z.string().default('.data'),
   STORAGE_DIR: z.string().optional(),
+  /** s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true&redirect=true: assets in a shared bucket instead of STORAGE_DIR. */
+  STORAGE_URL: z.string().trim().startsWith('s3://', 'must start with s3://').optional(),
   DATABASE_URL: optionalUrl,
   REDIS_URL: optionalUrl,
-  QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('atelier'),
+  /** Redis Cluster seed nodes (`host:port` or `redis://:password@host:port`, comma-separated), instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: z.string().trim().optional(),
+  // `{atelier}` (a hash tag) keeps every key in one cluster slot, as BullMQ and multi-key commands need on a cluster.
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^(\{[a-zA-Z0-9_-]+\}|[a-zA-Z0-9_-]+)+$/, 'letters, digits, "_" and "-", optionally with one {hash-tag}')
+    .refine((v) => (v.match(/\{/g) ?? []).length <= 1, 'at most one {hash-tag}')
+    .default('atelier'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   /** Document 003's static API key: a Bearer credential that acts as the admin user. */
   API_KEY: z.string().min(16, 'API_KEY must be at least 16 characters').optional(),
@@ -37,6 +46,10 @@ const envSchema = z.object({
   WORKER_ENGINES: z.string().default('builtin,provider,comfyui'),
   /** How long a worker's hold on a job lasts without renewal: a worker that dies loses its jobs to others after this. */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** How often some worker looks for QUEUED rows with no queue entry and for lost workers' jobs. */
+  JOB_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  /** A QUEUED row older than this with no queue entry was left by an API that died; it is queued again. */
+  JOB_ORPHAN_AFTER_SECONDS: z.coerce.number().min(1).max(86_400).default(30),
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   DEFAULT_ENGINE: z.enum(ENGINE_FAMILIES).default('builtin'),
   UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(524_288_000),
@@ -141,6 +154,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = processEnvironment()): Confi
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const values = parsed.data;
+  if (values.REDIS_CLUSTER_NODES && !/\{[^}]+\}/.test(values.QUEUE_PREFIX)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  QUEUE_PREFIX: with REDIS_CLUSTER_NODES it must hold a hash tag, e.g. "{${values.QUEUE_PREFIX}}", so that every key of a queue lands in one cluster slot`,
+    );
+  }
   const dataDir = path.resolve(values.DATA_DIR);
   return Object.freeze({
     ...values,

@@ -68,11 +68,10 @@ export class GenerationCache {
   async put(key: string, value: CachedGeneration): Promise<void> {
     const expiresAt = Date.now() + this.ttlMs;
     this.memory.set(key, value);
-    await this.redis
-      .multi()
-      .set(`${this.prefix}:entry:${key}`, JSON.stringify(value), 'PX', this.ttlMs)
-      .zadd(`${this.prefix}:index`, expiresAt, key)
-      .exec();
+    // Two commands, not a MULTI: on a Redis Cluster the two keys may live on two nodes. The index only counts
+    // entries for the stats, and drops expired ones itself, so an entry missing from it for a moment is harmless.
+    await this.redis.set(`${this.prefix}:entry:${key}`, JSON.stringify(value), 'PX', this.ttlMs);
+    await this.redis.zadd(`${this.prefix}:index`, expiresAt, key);
     await mkdir(this.dir, { recursive: true });
     await writeFile(this.file(key), JSON.stringify({ expiresAt, value }));
   }

@@ -32,7 +32,8 @@ export class CircuitBreaker {
   }
 
   async success(providerId: string): Promise<void> {
-    await this.redis.del(`${this.prefix}:${providerId}:failures`, `${this.prefix}:${providerId}:open`);
+    // One key per command: on a Redis Cluster two keys may live on two nodes.
+    await Promise.all([this.redis.del(`${this.prefix}:${providerId}:failures`), this.redis.del(`${this.prefix}:${providerId}:open`)]);
   }
 }
 

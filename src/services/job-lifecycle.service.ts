@@ -6,6 +6,7 @@ import { JobLog, type JobLogLevel } from '../db/entities/job-log.entity.ts';
 import type { PubSub } from '../pubsub/pubsub.ts';
 import type { Storage } from '../storage/storage.service.ts';
 import { jobEvent, publishJobEvent } from './job.service.ts';
+import { assetPath } from './public-url.ts';
 
 export interface NewAsset {
   kind: AssetKind;
@@ -118,7 +119,7 @@ export class JobLifecycle {
     const result: JobResult = {
       ...extra,
       assetIds: assets.map((a) => a.id),
-      urls: assets.map((a) => assetUrl(this.publicUrl, a.id)),
+      urls: assets.map((a) => assetPath(a.id)),
     };
     return this.finish(em, job, { status: 'COMPLETED', progress: 100, statusMessage: 'Completed', result, stepDurationsMs });
   }

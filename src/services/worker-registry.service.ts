@@ -74,16 +74,27 @@ export class WorkerRegistry {
     this.key = `${prefix}:workers`;
   }
 
-  async publish(state: WorkerState): Promise<void> {
-    await this.redis.hset(this.key, state.id, JSON.stringify(state));
+  /**
+   * Redis's clock, the one every machine shares: beats are stamped and judged by it, so a worker whose own
+   * clock is off is neither reported lost nor kept alive by mistake.
+   */
+  async now(): Promise<number> {
+    const [seconds, micros] = await this.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /** Stores a beat stamped `at` (ms, Redis's clock; tests inject old beats), whatever the worker's own clock said. */
+  async publish(state: WorkerState, at?: number): Promise<void> {
+    const stamped = { ...state, lastHeartbeat: new Date(at ?? (await this.now())).toISOString() };
+    await this.redis.hset(this.key, state.id, JSON.stringify(stamped));
   }
 
   async remove(id: string): Promise<void> {
     await this.redis.hdel(this.key, id);
   }
 
-  async list(now = Date.now()): Promise<(WorkerState & { status: WorkerStatus })[]> {
-    const raw = await this.redis.hgetall(this.key);
+  async list(at?: number): Promise<(WorkerState & { status: WorkerStatus })[]> {
+    const [raw, now] = await Promise.all([this.redis.hgetall(this.key), at ?? this.now()]);
     const workers = [];
     for (const [id, json] of Object.entries(raw)) {
       const state = JSON.parse(json) as WorkerState;

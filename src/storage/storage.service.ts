@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -12,6 +12,15 @@ export interface Storage {
   open(key: string): Readable;
   size(key: string): Promise<number>;
   remove(key: string): Promise<void>;
+  /** Where a client may fetch the bytes directly (a presigned URL), or null to have the API stream them. */
+  downloadUrl?(key: string, options: { mime: string; filename?: string | null }): Promise<string | null>;
+  /** Every stored key under `prefix` (e.g. 'assets/') with its last write, for the sweep of files no row names. */
+  list(prefix: string): AsyncIterable<StoredFile>;
+}
+
+export interface StoredFile {
+  key: string;
+  modifiedAt: Date;
 }
 
 export class LocalStorage implements Storage {
@@ -59,5 +68,15 @@ export class LocalStorage implements Storage {
 
   async remove(key: string): Promise<void> {
     await rm(this.resolve(key), { force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredFile> {
+    const entries = await readdir(this.resolve(prefix), { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const full = path.join(entry.parentPath, entry.name);
+      const info = await stat(full).catch(() => null);
+      if (info) yield { key: path.relative(this.root, full).split(path.sep).join('/'), modifiedAt: info.mtime };
+    }
   }
 }

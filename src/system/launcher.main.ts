@@ -5,12 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { ConfigFileError, readConfigDir } from '../config/config-files.ts';
 import { EnvFileError } from '../config/env-file.ts';
-import { loadOrCreateSecret } from '../config/secrets.ts';
 import { createLogger } from '../config/logger.ts';
-import { connectOrm, migrate } from '../db/orm.ts';
-import { AuthService } from '../services/auth.service.ts';
-import { bootstrapAdmin } from '../services/user.service.ts';
-import { bootstrapProviders, providerKeySecret } from '../services/provider.service.ts';
+import { firstStartLines, logSetup, migrateAndBootstrap } from '../db/bootstrap.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './postgres.embedded.ts';
 import { RedisNotInstalledError, startLocalRedis, type LocalRedis } from './redis.local.ts';
 
@@ -77,7 +73,7 @@ async function main() {
     logger.info('embedded PostgreSQL started');
   }
   let redisUrl = config.REDIS_URL;
-  if (!redisUrl) {
+  if (!redisUrl && !config.REDIS_CLUSTER_NODES) {
     const redis: LocalRedis = await startLocalRedis(path.join(config.dataDir, 'redis'), logger);
     cleanups.push(redis.stop);
     redisUrl = redis.url;
@@ -85,41 +81,14 @@ async function main() {
   }
   Object.assign(env, { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl });
 
-  const orm = await connectOrm(databaseUrl);
-  try {
-    const ran = await migrate(orm);
-    if (ran.length) logger.info({ migrations: ran }, 'migrations applied');
-    const auth = new AuthService({
-      jwtSecret: config.JWT_SECRET ?? loadOrCreateSecret(config.dataDir, 'jwt.secret'),
-      jwtExpiresInSeconds: config.JWT_EXPIRES_IN_SECONDS,
-    });
-    const admin = await bootstrapAdmin(orm.em.fork(), auth, { username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD });
-    if (admin.apiKey) printFirstStart(admin.username, admin.generatedPassword, admin.apiKey, config.publicUrl);
-    const providers = await bootstrapProviders(orm.em.fork(), config, providerKeySecret(config));
-    if (providers.length) logger.info({ providers }, 'paid providers configured from environment keys');
-  } finally {
-    await orm.close();
-  }
+  const setup = await migrateAndBootstrap(config, databaseUrl);
+  logSetup(logger, setup);
+  const firstStart = firstStartLines(setup.admin, config.publicUrl);
+  if (firstStart.length) console.log(firstStart.join('\n'));
 
   await startChild('api', 'rest-compat/main.ts', env);
   await startChild('worker', 'workers/main.ts', env);
   console.log(`Atelier ready at ${config.publicUrl}/graphql`);
-}
-
-function printFirstStart(username: string, password: string | undefined, apiKey: string, url: string) {
-  const lines = [
-    '',
-    'First start: an admin user and an API key were created.',
-    `  username: ${username}`,
-    password ? `  password: ${password}   (generated; shown only now, set ADMIN_PASSWORD to choose one)` : '  password: (from ADMIN_PASSWORD)',
-    `  API key:  ${apiKey}   (shown only now)`,
-    '',
-    'Try it:',
-    `  curl -s ${url}/graphql -H 'content-type: application/json' -H 'authorization: Bearer ${apiKey}' \\`,
-    `    -d '{"query":"mutation { generateImage(input: {prompt: \\"a lighthouse at dusk\\", width: 256, height: 256}) { id status } }"}'`,
-    '',
-  ];
-  console.log(lines.join('\n'));
 }
 
 process.on('SIGINT', () => void stopAll(0));

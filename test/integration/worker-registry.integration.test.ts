@@ -30,9 +30,10 @@ describe('worker registry (real Redis)', () => {
   afterAll(() => core?.close());
 
   it('marks a worker lost when its heartbeats stop, hides its models and resources, and forgets it later', async () => {
+    const now = await core.workers.now();
     await core.workers.publish(state('live:1', 0, [sd]));
-    await core.workers.publish(state('quiet:2', 6, [{ ...sd, name: 'only-on-lost' }]));
-    await core.workers.publish(state('gone:3', 11 * 60));
+    await core.workers.publish(state('quiet:2', 6, [{ ...sd, name: 'only-on-lost' }]), now - 6_000);
+    await core.workers.publish(state('gone:3', 11 * 60), now - 11 * 60_000);
     const workers = await core.workers.list();
     expect(workers.map((w) => [w.id, w.status])).toEqual([
       ['live:1', 'ONLINE'],
@@ -45,5 +46,12 @@ describe('worker registry (real Redis)', () => {
     await expect(core.workers.requireModel('only-on-lost', ['STABLE_DIFFUSION'], 'model')).rejects.toThrow('Unknown model "only-on-lost". Available: sd15');
     await core.workers.remove('live:1');
     expect((await core.workers.list()).map((w) => w.id)).toEqual(['quiet:2']);
+  });
+
+  it("judges beats by Redis's clock: a worker whose own clock is an hour behind is online", async () => {
+    await core.workers.publish(state('skewed:4', 3600));
+    const skewed = (await core.workers.list()).find((w) => w.id === 'skewed:4')!;
+    expect(skewed.status).toBe('ONLINE');
+    expect(Math.abs(Date.parse(skewed.lastHeartbeat) - (await core.workers.now()))).toBeLessThan(60_000);
   });
 });

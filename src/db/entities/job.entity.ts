@@ -17,6 +17,12 @@ export interface JobResult {
   [key: string]: unknown;
 }
 
+export interface AttemptWorker {
+  attempt: number;
+  worker: string;
+  at: string;
+}
+
 const JobSchema = defineEntity({
   name: 'Job',
   tableName: 'jobs',
@@ -24,6 +30,7 @@ const JobSchema = defineEntity({
     { properties: ['owner', 'createdAt'] },
     { properties: ['status', 'createdAt'] },
     { properties: ['kind', 'createdAt'] },
+    { properties: ['workerId', 'status'] },
     // Created by migration (needs pg_trgm); declared so schema diffs keep it.
     { name: 'jobs_prompt_trgm_index', expression: 'create index "jobs_prompt_trgm_index" on "jobs" using gin ("prompt" gin_trgm_ops)' },
   ],
@@ -52,6 +59,9 @@ const JobSchema = defineEntity({
     attempt: p.integer().default(0),
     /** Wall time of each reported step, in order. */
     stepDurationsMs: p.json<number[]>().nullable(),
+    /** The worker (`host:pid`) that took the job last; with attemptWorkers, every run of every attempt. */
+    workerId: p.string().length(255).nullable(),
+    attemptWorkers: p.json<AttemptWorker[]>().nullable(),
   },
 });
 
