@@ -13,6 +13,7 @@ import { JobLifecycle } from './services/job-lifecycle.service.ts';
 import { JobService } from './services/job.service.ts';
 import { WorkerRegistry } from './services/worker-registry.service.ts';
 import { ProfileService } from './services/profile.service.ts';
+import { parseEngineAliases } from './services/engine-aliases.ts';
 import { ProviderService, providerKeySecret } from './services/provider.service.ts';
 import { QuotaService } from './services/quota.service.ts';
 import { UploadService } from './services/upload.service.ts';
@@ -67,7 +68,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
   const queues = new GenerationQueues(redis, config.QUEUE_PREFIX);
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
   const storage = new LocalStorage(config.storageDir);
-  const profiles = new ProfileService();
+  const profiles = new ProfileService(parseEngineAliases(config.ENGINE_ALIASES));
   const quotas = new QuotaService({
     imagesPerDay: config.QUOTA_IMAGES_PER_DAY ?? null,
     videosPerDay: config.QUOTA_VIDEOS_PER_DAY ?? null,
@@ -78,6 +79,8 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
   const auth = new AuthService({
     jwtSecret: config.JWT_SECRET ?? loadOrCreateSecret(config.dataDir, 'jwt.secret'),
     jwtExpiresInSeconds: config.JWT_EXPIRES_IN_SECONDS,
+    staticApiKey: config.API_KEY ?? null,
+    staticKeyUser: config.ADMIN_USERNAME,
   });
   const workers = new WorkerRegistry(redis, config.QUEUE_PREFIX);
   const providers = new ProviderService({

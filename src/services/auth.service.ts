@@ -18,6 +18,9 @@ let dummyHash: Promise<string> | undefined;
 export interface AuthSettings {
   jwtSecret: string;
   jwtExpiresInSeconds: number;
+  /** API_KEY: one static key, as the video platform document configures it, acting as `staticKeyUser`. */
+  staticApiKey?: string | null;
+  staticKeyUser?: string;
 }
 
 export interface LoginResult {
@@ -80,7 +83,14 @@ export class AuthService {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) throw unauthenticated('Authorization header must be "Bearer <token or API key>"');
     const credential = match[1]!;
+    if (this.settings.staticApiKey && sha256(credential) === sha256(this.settings.staticApiKey)) return this.authenticateStaticKey(em);
     return credential.startsWith(API_KEY_PREFIX) ? this.authenticateApiKey(em, credential) : this.authenticateJwt(em, credential);
+  }
+
+  private async authenticateStaticKey(em: EntityManager): Promise<Actor> {
+    const user = await em.findOne(User, { username: this.settings.staticKeyUser ?? 'admin' });
+    if (!user) throw unauthenticated('API_KEY is set but its user does not exist yet');
+    return { userId: user.id, username: user.username, role: user.role, scopes: scopesForRole(user.role), via: 'apiKey' };
   }
 
   private async authenticateJwt(em: EntityManager, token: string): Promise<Actor> {

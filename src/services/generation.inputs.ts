@@ -26,8 +26,9 @@ const common = {
   engine,
   priority: priority.default(5),
   timeout: timeoutSeconds.default(300),
-  characterId: id.nullish(),
-  projectId: id.nullish(),
+  // By id or by unique name (the video platform document names them: "hanli", "xianxia-proj2").
+  characterId: z.string().trim().min(1).max(128).nullish(),
+  projectId: z.string().trim().min(1).max(128).nullish(),
 };
 
 export const generateImageInput = z.object({
@@ -38,7 +39,8 @@ export const generateImageInput = z.object({
   steps: z.number().int().min(1).max(150).default(30),
   guidance: z.number().min(0).max(30).default(7.5),
   seed: seed.nullish(),
-  numImages: z.number().int().min(1).max(4).default(1),
+  // Per provider the limit is lower (provider.batch.ts); local engines take up to 10 as well.
+  numImages: z.number().int().min(1).max(10).default(1),
   style: z.string().trim().min(1).max(64).nullish(),
   providerId: z.string().trim().min(1).max(128).nullish(),
   extraParams: jsonObject.nullish(),

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import { loadOrCreateSecret } from '../config/secrets.ts';
 import { createLogger } from '../config/logger.ts';
 import { connectOrm, migrate } from '../db/orm.ts';
+import { anonymousBanner } from '../config/anonymous-families.ts';
 import { AuthService } from '../services/auth.service.ts';
 import { bootstrapAdmin } from '../services/user.service.ts';
 import { bootstrapProviders, providerKeySecret } from '../services/provider.service.ts';
@@ -100,6 +101,7 @@ async function main() {
   await startChild('api', 'rest-compat/main.ts', env);
   await startChild('worker', 'workers/main.ts', env);
   console.log(`Atelier ready at ${config.publicUrl}/graphql`);
+  console.log(anonymousBanner(config));
 }
 
 function printFirstStart(username: string, password: string | undefined, apiKey: string, url: string) {
