@@ -39,7 +39,7 @@ export const generateImageInput = z.object({
   steps: z.number().int().min(1).max(150).default(30),
   guidance: z.number().min(0).max(30).default(7.5),
   seed: seed.nullish(),
-  // Per provider the limit is lower (provider.batch.ts); local engines take up to 10 as well.
+  // PiAPI's batch of 10; providers with smaller batches make it in several calls (provider.batch.ts).
   numImages: z.number().int().min(1).max(10).default(1),
   style: z.string().trim().min(1).max(64).nullish(),
   providerId: z.string().trim().min(1).max(128).nullish(),

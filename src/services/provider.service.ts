@@ -11,7 +11,7 @@ import type { ProviderAlertEvent, PubSub } from '../pubsub/pubsub.ts';
 import { GenerationCache, type CacheStats } from '../providers/provider.cache.ts';
 import { KeySealer, maskKey } from '../providers/provider.crypto.ts';
 import { CircuitBreaker, ProviderRateLimits } from '../providers/provider.guards.ts';
-import { MAX_IMAGES_ANY_PROVIDER, maxImagesPerRequest, providerSlug } from '../providers/provider.batch.ts';
+import { providerSlug } from '../providers/provider.batch.ts';
 import { ADAPTERS, featureOf, missingParams, parseRoutingRules, type Route, route, type RoutingRule } from '../providers/provider.routing.ts';
 import type { AdapterContext, ProviderRequest } from '../providers/provider.types.ts';
 import { type Actor, isAdmin } from './actor.ts';
@@ -140,7 +140,8 @@ export async function bootstrapProviders(em: EntityManager, config: Config, keyS
   const sealer = new KeySealer(keySecret);
   // The document's ids: openai_default, piapi_default, stable_diffusion_default.
   const keys: [ProviderType, string | undefined, string | undefined, string, string, number][] = [
-    ['OPENAI', config.OPENAI_API_KEY, config.OPENAI_BASE_URL, 'OpenAI Default', 'openai_default', 0],
+    // OpenAI's SDK takes OPENAI_BASE_URL with its /v1; the adapter adds that itself.
+    ['OPENAI', config.OPENAI_API_KEY, config.OPENAI_BASE_URL?.replace(/\/v1\/?$/, ''), 'OpenAI Default', 'openai_default', 0],
     ['PIAPI', config.PIAPI_API_KEY, config.PIAPI_BASE_URL, 'PiAPI Default', 'piapi_default', 10],
     ['STABLE_DIFFUSION', config.STABLE_DIFFUSION_API_KEY, config.STABLE_DIFFUSION_BASE_URL, 'Stable Diffusion Default', 'stable_diffusion_default', 20],
   ];
@@ -343,27 +344,16 @@ export class ProviderService {
       askedId = asked.id;
     }
     const model = typeof extra.model === 'string' ? extra.model : typeof extra.service === 'string' ? extra.service : null;
-    const routed = route(
+    const chosen = route(
       { feature, style: input.style, providerId: askedId, model },
       active.map((p) => ({ id: p.id, name: p.name, type: p.type, isDefault: p.isDefault, priority: p.priority, costPerImage: Number(p.costPerImage) })),
       this.rules,
     );
-    const chosen = { ...routed, chain: routed.chain.filter((step) => input.numImages <= this.maxImages(step, input)) };
-    if (routed.chain.length && !chosen.chain.length) {
-      const limits = routed.chain.map((step) => `${step.providerName} ${this.maxImages(step, input)}`).join(', ');
-      throw badInput(`num_images ${input.numImages} is more than ${askedId ? 'this provider' : 'any active provider'} takes in one request (${limits})`, { field: 'numImages' });
-    }
     if (!chosen.chain.length) {
       throw badInput(active.length ? `No active provider can do ${feature}` : 'No provider is configured: an admin must call configureProvider first', { field: 'providerId' });
     }
     const cacheKey = seedGiven ? this.cacheKeyOf(input, chosen) : null;
     return { ...chosen, cacheKey };
-  }
-
-  /** The most images one request may ask of a route step (see provider.batch.ts). */
-  private maxImages(step: Route['chain'][number], input: ImageJobInput): number {
-    const plan = ADAPTERS[step.type].plan(toProviderRequest({ ...input, numImages: 1 }, step.model));
-    return Math.min(MAX_IMAGES_ANY_PROVIDER, maxImagesPerRequest(step.type, plan.model));
   }
 
   private cacheKeyOf(input: ImageJobInput, chosen: Route): string {

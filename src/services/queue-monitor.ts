@@ -8,7 +8,8 @@ import { ENGINE_FAMILIES } from '../queue/queue.names.ts';
 export async function checkQueueDepth(core: Pick<Core, 'config' | 'queues' | 'providers' | 'orm'>): Promise<{ family: string; waiting: number }[]> {
   const deep: { family: string; waiting: number }[] = [];
   for (const family of ENGINE_FAMILIES) {
-    const waiting = await core.queues.get(family).getWaitingCount();
+    // Jobs with a priority wait in BullMQ's "prioritized" set, the others in "wait".
+    const waiting = await core.queues.get(family).getJobCountByTypes('wait', 'prioritized');
     if (waiting > core.config.ALERT_QUEUE_DEPTH) deep.push({ family, waiting });
   }
   if (deep.length) {
