@@ -31,6 +31,9 @@ const common = {
   projectId: z.string().trim().min(1).max(128).nullish(),
 };
 
+/** The media API document's "Batch size máximo: 4", for the engines that run here; paid providers take more. */
+export const LOCAL_MAX_IMAGES = 4;
+
 export const generateImageInput = z.object({
   prompt,
   negativePrompt: z.string().trim().max(4000).nullish(),
@@ -54,6 +57,9 @@ export const generateImageInput = z.object({
     .transform((v) => (/^\d+$/.test(v) ? `cuda:${v}` : v))
     .nullish(),
   ...common,
+}).refine((v) => v.numImages <= LOCAL_MAX_IMAGES || v.engine === 'provider' || !!v.providerId, {
+  message: `must be at most ${LOCAL_MAX_IMAGES} on local engines (up to 10 with a paid provider)`,
+  path: ['numImages'],
 });
 // extraParams arrives as GraphQL JSON (unknown) and is checked by the schema above.
 export type GenerateImageInput = Nullable<Omit<z.input<typeof generateImageInput>, 'extraParams'>> & { prompt: string; extraParams?: unknown };
