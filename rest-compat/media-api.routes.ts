@@ -7,7 +7,7 @@ import { isoSeconds, jobFiles, lowerStatus, resultMetadata, withActor } from './
 import { imageCoreInput, imageFields, runFields } from './image.contract.ts';
 import { contract, toJsonSchema } from './rest.contract.ts';
 import { familyDoc } from './rest.route.ts';
-import { waitForResult } from './rest.wait.ts';
+import { pendingFields, taskStatus, waitForResult } from './rest.wait.ts';
 
 export { mediaApiError, RATE_LIMIT_MESSAGE } from './rest.errors.ts';
 
@@ -48,13 +48,9 @@ const comfyExecuteFile = z.object({
 });
 const promptParams = z.object({ prompt_id: z.string().min(1) });
 
-const pendingFields = {
-  poll_url: z.string().optional().describe('Present while the job runs on: where to poll it'),
-  retry_after: z.number().int().optional(),
-};
 const taskAnswer = z.object({
   task_id: z.string(),
-  status: z.enum(['queued', 'processing', 'completed', 'failed', 'cancelled']),
+  status: taskStatus,
   created_at: z.string(),
   url: z.string().nullable(),
   urls: z.array(z.string()),

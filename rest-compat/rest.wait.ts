@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../src/core.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
 import type { Actor } from '../src/services/actor.ts';
+import { z } from 'zod';
 import { jobFailure } from './compat.common.ts';
 
 /** The documents accept job timeouts of 30–300 s; a synchronous answer never waits longer than that. */
@@ -30,6 +31,15 @@ export interface WaitOptions {
   /** Where the client polls when the wait ends first; defaults to the task route both 002 and 003 read. */
   pollPath?: (job: Job) => string;
 }
+
+/** The documents' task statuses, as every answer schema names them. */
+export const taskStatus = z.enum(['queued', 'processing', 'completed', 'failed', 'cancelled']);
+
+/** The answer fields of a request that stopped waiting (PendingInfo), for the answer schemas. */
+export const pendingFields = {
+  poll_url: z.string().optional().describe('Present while the job runs on: where to poll it'),
+  retry_after: z.number().int().optional(),
+};
 
 /** What a request that stopped waiting tells its client: the task and where to follow it. */
 export interface PendingInfo {

@@ -8,6 +8,7 @@ import { setTalkingHeadConfig } from '../src/services/user.service.ts';
 import { HttpFailure, isoSeconds, jobFiles, lowerStatus, toFailure, updatedAt, withActor } from './compat.common.ts';
 import { contract, formContract, toJsonSchema } from './rest.contract.ts';
 import { receiveForm } from './rest.form.ts';
+import { taskStatus } from './rest.wait.ts';
 import { familyDoc, FORM_TYPES } from './rest.route.ts';
 
 const family = 'talking-head' as const;
@@ -36,7 +37,7 @@ export function taskView(job: Job) {
 const taskAnswer = z.object({
   task_id: z.string(),
   kind: z.string(),
-  status: z.enum(['queued', 'processing', 'completed', 'failed', 'cancelled']),
+  status: taskStatus,
   progress: z.number().int(),
   status_message: z.string().nullable(),
   result: z.object({ output_path: z.string().nullable(), thumbnail: z.string().nullable(), urls: z.array(z.string()), asset_ids: z.array(z.string()) }).nullable(),

@@ -5,19 +5,14 @@ import { estimatedSeconds, isoSeconds, jobFiles, lowerStatus, resultMetadata, wi
 import { toImageInput001 } from './image-service.contract.ts';
 import { contract, toJsonSchema } from './rest.contract.ts';
 import { routeSchema } from './rest.route.ts';
-import { waitForResult } from './rest.wait.ts';
+import { pendingFields, taskStatus, waitForResult } from './rest.wait.ts';
 import { type ImageRequest, imageRequest, speaks003, toImageInput003, toVideoInput003, videoRequest003 } from './video-platform.contract.ts';
 
 const family = 'video-platform' as const;
 
-const pendingFields = {
-  poll_url: z.string().optional().describe('Present while the job runs on: where to poll it'),
-  retry_after: z.number().int().optional(),
-};
-
 const imageAnswer = z.object({
   task_id: z.string(),
-  status: z.enum(['queued', 'processing', 'completed', 'failed', 'cancelled']),
+  status: taskStatus,
   estimated_time: z.number().int(),
   created_at: z.string(),
   success: z.boolean(),
