@@ -1,10 +1,23 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Core } from '../src/core.ts';
 import type { ComfyWorkflow } from '../src/db/entities/comfy-workflow.entity.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
-import { isoSeconds, jobFiles, lowerStatus, resultMetadata, withActor } from './compat.common.ts';
-import { imageCoreInput, imageFields, runFields } from './image.contract.ts';
+import type { Actor } from '../src/services/actor.ts';
+import { isoSeconds, jobFiles, lowerStatus, resultMetadata, type RouteLimit, withActor } from './compat.common.ts';
+import {
+  comfyExecute,
+  comfyExecuteFile,
+  comfyRunInput,
+  imageRequest000,
+  loginRequest,
+  speechRequest000,
+  toImageInput000,
+  toSpeechInput000,
+  toVideoInput000,
+  videoRequest000,
+} from './media-api.contract.ts';
 import { contract, toJsonSchema } from './rest.contract.ts';
 import { familyDoc } from './rest.route.ts';
 import { pendingFields, taskStatus, waitForResult } from './rest.wait.ts';
@@ -15,37 +28,6 @@ const family = 'media-api' as const;
 const doc = familyDoc(family, ['Media API (000)'], 'bearer');
 const comfyDoc = familyDoc(family, ['Media API (000) — ComfyUI'], 'bearer');
 
-/** Document 000's requests, one contract each. */
-const loginRequest = z.object({ username: z.string().min(1), password: z.string().min(1) });
-const imageRequest000 = z.object({ ...imageFields, num_images: z.number().int().min(1).max(4).optional().describe('Batch size, at most 4') });
-const videoRequest000 = z.object({
-  prompt: z.string().min(1),
-  negative_prompt: z.string().optional(),
-  num_frames: z.number().int().optional(),
-  fps: z.number().int().optional(),
-  motion_scale: z.number().optional(),
-  seed: z.number().int().optional(),
-  ...runFields,
-});
-const speechRequest000 = z.object({
-  text: z.string().min(1),
-  voice_id: z.string().optional(),
-  emotion: z.string().optional(),
-  speed: z.number().optional(),
-  format: z.enum(['wav', 'mp3']).optional(),
-  ...runFields,
-});
-const comfyRun = {
-  ...runFields,
-  gpu_preference: z.number().int().min(0).optional(),
-  server_url: z.string().optional().describe('A ComfyUI server on COMFYUI_ALLOWED_SERVERS'),
-};
-const comfyExecute = z.object({ workflow: z.record(z.string(), z.unknown()).describe('API format, or {nodes: [{type, inputs}]}'), ...comfyRun });
-const comfyExecuteFile = z.object({
-  workflow_name: z.string().min(1).describe('A workflow of the library (GET /workflows): sdxl_base, image_to_video, hallo2_talking_head…'),
-  params: z.record(z.string(), z.unknown()).optional().describe('Values for its bound inputs: prompt, negativePrompt, seed, width, height, image, audio'),
-  ...comfyRun,
-});
 const promptParams = z.object({ prompt_id: z.string().min(1) });
 
 const taskAnswer = z.object({
@@ -90,77 +72,64 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
     },
   );
 
-  app.post(
-    '/generate/image',
-    {
-      config: { family, rateLimit: 'generateImage' },
-      schema: doc('mediaGenerateImage', 'Generate an image (waits as long as its timeout allows; Prefer: respond-async answers at once)', {
-        body: contract('MediaApiImageRequest', imageRequest000),
-        ok: toJsonSchema(taskAnswer.extend({ image_urls: z.array(z.string()) }), 'output'),
-        errors: [408, 500],
-      }),
+  /** 000's three generation routes: one contract each, submitted, waited for, answered with their files. */
+  const generation = <T extends z.ZodType<{ timeout?: number }>>(
+    path: string,
+    spec: {
+      operationId: string;
+      summary: string;
+      rateLimit?: RouteLimit;
+      contract: [name: string, schema: T];
+      files: z.ZodRawShape;
+      submit: (em: EntityManager, actor: Actor, body: z.output<T>) => Promise<Job>;
+      answer: (job: Job) => Record<string, unknown>;
     },
-    withActor(core, async (em, actor, request, reply) => {
-      const body = request.body as z.output<typeof imageRequest000>;
-      const created = await core.jobs.createImageJob(em, actor, imageCoreInput(body));
-      const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout });
-      return generationAnswer(job, { image_urls: jobFiles(job).urls }, pending);
-    }),
-  );
+  ) =>
+    app.post(
+      path,
+      {
+        config: { family, rateLimit: spec.rateLimit },
+        schema: doc(spec.operationId, spec.summary, {
+          body: contract(...spec.contract),
+          ok: toJsonSchema(taskAnswer.extend(spec.files), 'output'),
+          errors: [408, 500],
+        }),
+      },
+      withActor(core, async (em, actor, request, reply) => {
+        const body = request.body as z.output<T>;
+        const created = await spec.submit(em, actor, body);
+        const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout });
+        return generationAnswer(job, spec.answer(job), pending);
+      }),
+    );
 
-  app.post(
-    '/generate/video',
-    {
-      config: { family, rateLimit: 'generateVideo' },
-      schema: doc('mediaGenerateVideo', 'Generate a video (waits as long as its timeout allows)', {
-        body: contract('MediaApiVideoRequest', videoRequest000),
-        ok: toJsonSchema(taskAnswer.extend({ video_url: z.string().nullable(), thumbnail_url: z.string().nullable() }), 'output'),
-        errors: [408, 500],
-      }),
-    },
-    withActor(core, async (em, actor, request, reply) => {
-      const body = request.body as z.output<typeof videoRequest000>;
-      const created = await core.jobs.createVideoJob(em, actor, {
-        prompt: body.prompt,
-        negativePrompt: body.negative_prompt,
-        numFrames: body.num_frames,
-        fps: body.fps,
-        motionScale: body.motion_scale,
-        seed: body.seed,
-        timeout: body.timeout,
-        priority: body.priority,
-      });
-      const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout });
-      const files = jobFiles(job);
-      return generationAnswer(job, { video_url: files.main, thumbnail_url: files.thumbnail }, pending);
-    }),
-  );
-
-  app.post(
-    '/synthesize/speech',
-    {
-      config: { family },
-      schema: doc('mediaSynthesizeSpeech', 'Synthesize speech (waits as long as its timeout allows)', {
-        body: contract('MediaApiSpeechRequest', speechRequest000),
-        ok: toJsonSchema(taskAnswer.extend({ audio_url: z.string().nullable() }), 'output'),
-        errors: [408, 500],
-      }),
-    },
-    withActor(core, async (em, actor, request, reply) => {
-      const body = request.body as z.output<typeof speechRequest000>;
-      const created = await core.jobs.createSpeechJob(em, actor, {
-        text: body.text,
-        voiceId: body.voice_id,
-        emotion: body.emotion as never,
-        speed: body.speed,
-        format: body.format,
-        timeout: body.timeout,
-        priority: body.priority,
-      });
-      const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout });
-      return generationAnswer(job, { audio_url: jobFiles(job).main }, pending);
-    }),
-  );
+  const url = z.string().nullable();
+  generation('/generate/image', {
+    operationId: 'mediaGenerateImage',
+    summary: 'Generate an image (waits as long as its timeout allows; Prefer: respond-async answers at once)',
+    rateLimit: 'generateImage',
+    contract: ['MediaApiImageRequest', imageRequest000],
+    files: { image_urls: z.array(z.string()) },
+    submit: (em, actor, body) => core.jobs.createImageJob(em, actor, toImageInput000(body)),
+    answer: (job) => ({ image_urls: jobFiles(job).urls }),
+  });
+  generation('/generate/video', {
+    operationId: 'mediaGenerateVideo',
+    summary: 'Generate a video (waits as long as its timeout allows)',
+    rateLimit: 'generateVideo',
+    contract: ['MediaApiVideoRequest', videoRequest000],
+    files: { video_url: url, thumbnail_url: url },
+    submit: (em, actor, body) => core.jobs.createVideoJob(em, actor, toVideoInput000(body)),
+    answer: (job) => ({ video_url: jobFiles(job).main, thumbnail_url: jobFiles(job).thumbnail }),
+  });
+  generation('/synthesize/speech', {
+    operationId: 'mediaSynthesizeSpeech',
+    summary: 'Synthesize speech (waits as long as its timeout allows)',
+    contract: ['MediaApiSpeechRequest', speechRequest000],
+    files: { audio_url: url },
+    submit: (em, actor, body) => core.jobs.createSpeechJob(em, actor, toSpeechInput000(body)),
+    answer: (job) => ({ audio_url: jobFiles(job).main }),
+  });
 }
 
 const GB = 1024 ** 3;
@@ -241,13 +210,7 @@ export function registerComfyRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request, reply) => {
       const body = request.body as z.output<typeof comfyExecute>;
-      const created = await core.comfy.execute(em, actor, {
-        workflow: body.workflow,
-        timeout: body.timeout,
-        priority: body.priority,
-        gpuPreference: body.gpu_preference,
-        serverUrl: body.server_url,
-      });
+      const created = await core.comfy.execute(em, actor, { workflow: body.workflow, ...comfyRunInput(body) });
       const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout, pollPath });
       return { ...promptView(job), ...pending };
     }),
@@ -265,14 +228,7 @@ export function registerComfyRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request, reply) => {
       const body = request.body as z.output<typeof comfyExecuteFile>;
-      const created = await core.comfy.executeSaved(em, actor, {
-        name: body.workflow_name,
-        params: body.params,
-        timeout: body.timeout,
-        priority: body.priority,
-        gpuPreference: body.gpu_preference,
-        serverUrl: body.server_url,
-      });
+      const created = await core.comfy.executeSaved(em, actor, { name: body.workflow_name, params: body.params, ...comfyRunInput(body) });
       const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout, pollPath });
       return { ...promptView(job), ...pending };
     }),

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Core } from '../src/core.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
-import { AppError, badInput } from '../src/services/errors.ts';
+import { badInput } from '../src/services/errors.ts';
 import { countJobsByStatus, countWorkers } from '../src/services/health.service.ts';
 import { setTalkingHeadConfig } from '../src/services/user.service.ts';
 import { HttpFailure, isoSeconds, jobFiles, lowerStatus, toFailure, updatedAt, withActor } from './compat.common.ts';
@@ -186,9 +186,11 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
         return { task_id: job.id, status: 'queued', message: 'Inference task queued successfully' };
       } catch (error) {
         // The document's wording for a task that could not be queued (the queue or database down, a server fault).
+        // An unexpected error's own text stays in the log; the client reads "Unexpected error" after the prefix.
         const failure = toFailure(error);
         if (failure.status < 500) throw error;
-        throw new HttpFailure(failure.status, failure.code, `Failed to submit task: ${error instanceof AppError ? error.message : (error as Error).message}`);
+        request.log.error({ err: error }, 'talking-head task could not be queued');
+        throw new HttpFailure(failure.status, failure.code, `Failed to submit task: ${failure.message}`);
       }
     }),
   );
