@@ -10,6 +10,7 @@ import type { FakeProvider } from '../fakes/provider-fakes.shared.ts';
 import { startFakeStableDiffusion } from '../fakes/stable-diffusion.fake.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/database.ts';
 import { testConfig, testCore, testEnv } from '../helpers/env.ts';
+import { gql } from '../helpers/graphql.ts';
 import { getJson, pngBytes, postJson, wavBytes } from '../helpers/media.ts';
 import { startSystem, type RunningSystem } from '../helpers/processes.ts';
 import { createTestUser, type TestUser } from '../helpers/users.ts';
@@ -88,6 +89,15 @@ describe('REST compatibility, round two', () => {
 
     const uuid = (await core.orm.em.fork().findOneOrFail(Provider, { slug: 'piapi_default' })).id;
     expect((await getJson(`${system.url}/api/v1/images/providers/${uuid}/credits`, auth(user))).body.provider_id).toBe('piapi_default');
+
+    // GraphQL takes the same ids.
+    const viaGraphql = await gql<{ providers: { slug: string }[]; providerCredits: { credits: number } }, unknown>(
+      system.url,
+      'query { providers { slug } providerCredits(id: "piapi_default") { credits } }',
+      undefined,
+      user.token,
+    );
+    expect(viaGraphql.data).toEqual({ providers: [{ slug: 'openai_default' }, { slug: 'piapi_default' }, { slug: 'stable_diffusion_default' }], providerCredits: { credits: 100 } });
 
     // The batch example's "openai" names the provider by its type.
     const batch = await postJson(
