@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { anonymousFamilies } from '../src/config/anonymous-families.ts';
 import type { Core } from '../src/core.ts';
-import { badInput, unauthenticated } from '../src/services/errors.ts';
+import { AppError, badInput, unauthenticated } from '../src/services/errors.ts';
 import { anonymousActor } from './compat.common.ts';
 import { sendAtelierError } from './http.errors.ts';
 
@@ -30,9 +30,13 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
   const open = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     const em = core.orm.em.fork();
     const anonymousAllowed = anonymousFamilies(core.config).length > 0;
-    const actor = (await core.auth.authenticate(em, request.headers.authorization)) ?? (anonymousAllowed ? await anonymousActor(em) : null);
-    if (!actor) throw unauthenticated();
-    return core.assets.openAsset(em, actor, request.params.id);
+    const actor = await core.auth.authenticate(em, request.headers.authorization);
+    if (actor) return core.assets.openAsset(em, actor, request.params.id);
+    if (!anonymousAllowed) throw unauthenticated();
+    // Without a credential only the anonymous user's own files are served; anyone else's asks for one.
+    return core.assets.openAsset(em, await anonymousActor(em), request.params.id).catch((error: unknown) => {
+      throw error instanceof AppError && (error.code === 'FORBIDDEN' || error.code === 'NOT_FOUND') ? unauthenticated() : error;
+    });
   };
   const cached = (reply: FastifyReply, etag: string) => reply.header('cache-control', 'private, max-age=31536000, immutable').header('etag', etag);
 

@@ -222,8 +222,7 @@ async function subscriptionErrorCodes(done: Promise<unknown>): Promise<unknown[]
 // ---------------------------------------------------------------------------------------------------
 
 describe('authorization matrix (real API + worker over HTTP and graphql-ws)', () => {
-  // No anonymous REST families (on loopback 002 and 004 would otherwise be): "anonymous" here means refused.
-  const env = testEnv({ REST_ANONYMOUS_FAMILIES: 'none' });
+  const env = testEnv();
   let system: RunningSystem;
   let core: Core;
 
