@@ -22,6 +22,7 @@ import { registerFileRoutes } from './files.routes.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerWebhookRoutes } from './webhooks.routes.ts';
 import { installCompatErrorHandler } from './compat.common.ts';
+import { corsOptions } from './cors.ts';
 import { registerDocsPages } from './docs.routes.ts';
 import { registerImageServiceRoutes } from './image-service.routes.ts';
 import { registerComfyRoutes, registerMediaApiRoutes } from './media-api.routes.ts';
@@ -143,7 +144,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
 
   // REST multipart routes (uploads of the compat documents) read their parts through @fastify/multipart.
   // One byte over the limit reaches the upload service, which refuses the file with its own message.
-  await app.register(cors, corsOptions(core.config.CORS_ORIGINS));
+  await app.register(cors, corsOptions(core.config));
   // HTML forms and Python requests' `data=` send application/x-www-form-urlencoded wherever a document shows a form.
   await app.register(formbody);
   await app.register(multipart, { limits: { fileSize: core.config.UPLOAD_MAX_BYTES + 1, files: 4, fields: 20 } });
@@ -285,14 +286,4 @@ function stripMarkers(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stripMarkers);
   if (!value || typeof value !== 'object') return value;
   return Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'x-contract' && key !== 'x-form').map(([key, inner]) => [key, stripMarkers(inner)]));
-}
-
-/** CORS_ORIGINS: "*" for any origin, a list for those, unset for none (preflights are still answered, without grants). */
-function corsOptions(origins: readonly string[]) {
-  return {
-    origin: origins.includes('*') ? true : origins.length ? [...origins] : false,
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    exposedHeaders: ['retry-after', 'location', 'content-disposition'],
-    maxAge: 600,
-  };
 }

@@ -47,7 +47,7 @@ const envSchema = z.object({
   BATCH_MONITOR_INTERVAL: z.coerce.number().positive().default(30),
   /** Jobs waiting in one queue above which a QUEUE_BACKLOG alert is raised. */
   ALERT_QUEUE_DEPTH: z.coerce.number().int().positive().default(100),
-  /** Browser origins allowed by CORS: a comma-separated list, or "*"; unset allows none. */
+  /** Browser origins allowed by CORS: a comma-separated list, or "*"; unset, this machine's pages on loopback (cors.ts). */
   CORS_ORIGINS: z
     .string()
     .default('')

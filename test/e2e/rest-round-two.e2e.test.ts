@@ -126,6 +126,44 @@ describe('REST compatibility, round two', () => {
       auth(user),
     );
     expect(controlnet.body).toMatchObject({ provider_id: 'stable_diffusion_default' });
+    // 001's examples verbatim: "Gerar Imagem", PiAPI Midjourney, and GPT-4 Vision analysis + generation.
+    const documented = await postJson(
+      `${system.url}/api/v1/images/generate`,
+      {
+        prompt: 'A beautiful sunset over mountains',
+        negative_prompt: 'blurry, low quality',
+        width: 1024,
+        height: 1024,
+        num_images: 1,
+        provider_id: 'piapi_default',
+        style: 'realistic',
+        guidance_scale: 7.5,
+        steps: 30,
+        extra_params: { service: 'midjourney' },
+      },
+      auth(user),
+    );
+    expect(documented.body).toMatchObject({ status: 'completed', success: true, provider_id: 'piapi_default', image_urls: expect.arrayContaining([expect.any(String)]) });
+    const midjourney = await postJson(
+      `${system.url}/api/v1/images/generate`,
+      { prompt: 'ethereal fantasy landscape, highly detailed', provider_id: 'piapi_default', extra_params: { service: 'midjourney', chaos: 50, stylize: 1000 } },
+      auth(user),
+    );
+    expect(midjourney.body).toMatchObject({ status: 'completed', provider_id: 'piapi_default' });
+    const vision = await postJson(
+      `${system.url}/api/v1/images/generate`,
+      {
+        prompt: 'Create a similar image but in cyberpunk style',
+        width: 1024,
+        height: 1024,
+        provider_id: 'openai_default',
+        extra_params: { mode: 'vision', input_images: ['https://example.com/city.jpg'], generate_from_analysis: true, dalle_model: 'dall-e-3' },
+      },
+      auth(user),
+    );
+    expect(vision.body).toMatchObject({ status: 'completed', provider_id: 'openai_default', metadata: { vision_analysis: expect.any(String), enhanced_prompt: expect.any(String) } });
+    expect(vision.body.image_urls).toHaveLength(1);
+
     // 003's request (a character, its step name) keeps the configured default engine: no provider, no cost.
     const local = await postJson(`${system.url}/api/v1/images/generate`, { prompt: 'a lantern', width: 128, height: 128, num_inference_steps: 3 }, auth(user));
     expect(local.body).toMatchObject({ status: 'completed', cost: 0, provider_id: null });

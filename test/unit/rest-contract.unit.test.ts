@@ -7,6 +7,7 @@ import type { Core } from '../../src/core.ts';
 import { parseEngineAliases, resolveEngine } from '../../src/services/engine-aliases.ts';
 import { AppError } from '../../src/services/errors.ts';
 import { contract, fromFormText, parseContract, toJsonSchema } from '../../rest-compat/rest.contract.ts';
+import { corsOptions } from '../../rest-compat/cors.ts';
 import { syncWaitMs } from '../../rest-compat/rest.wait.ts';
 
 describe('REST request contracts', () => {
@@ -73,5 +74,16 @@ describe('engine aliases', () => {
     expect(resolveEngine('provider', aliases)).toEqual({ engine: 'provider' });
     expect(resolveEngine('nothing', aliases)).toBeNull();
     expect(() => parseEngineAliases('{"x": {"engine": "gpu"}}')).toThrow(/ENGINE_ALIASES/);
+  });
+});
+
+describe('CORS origins', () => {
+  it('are CORS_ORIGINS when set; unset, this machine’s pages on loopback and none elsewhere', () => {
+    expect(corsOptions(loadConfig({ CORS_ORIGINS: '*' })).origin).toBe(true);
+    expect(corsOptions(loadConfig({ CORS_ORIGINS: 'http://front.example' })).origin).toEqual(['http://front.example']);
+    expect(corsOptions(loadConfig({ HOST: '0.0.0.0' })).origin).toBe(false);
+    const local = corsOptions(loadConfig({ HOST: '127.0.0.1' })).origin as RegExp;
+    expect(local.test('http://localhost:5173') && local.test('http://127.0.0.1:3000')).toBe(true);
+    expect(local.test('http://evil.example') || local.test('http://localhost.evil.example')).toBe(false);
   });
 });
