@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { anonymousFamilies } from '../src/config/anonymous-families.ts';
 import type { Core } from '../src/core.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
 import { type Actor, scopesForRole } from '../src/services/actor.ts';
@@ -83,9 +84,6 @@ export function installCompatErrorHandler(app: FastifyInstance, shapes: Partial<
   });
 }
 
-/** Families whose documents send no credentials, so that anonymous access can be switched on for them. */
-const ANONYMOUS_CAPABLE: readonly CompatFamily[] = ['talking-head', 'video-generator'];
-
 /**
  * The caller: a JWT or API key as Bearer; with no credential, the built-in anonymous user where config
  * allows it for this family, else 401.
@@ -94,8 +92,7 @@ export async function actorFor(core: Core, em: EntityManager, request: FastifyRe
   const actor = await core.auth.authenticate(em, request.headers.authorization);
   if (actor) return actor;
   const family = request.routeOptions.config?.family;
-  const allowed = core.config.REST_ANONYMOUS_FAMILIES as readonly string[];
-  if (family && ANONYMOUS_CAPABLE.includes(family) && allowed.includes(family)) return anonymousActor(em);
+  if (family && (anonymousFamilies(core.config) as readonly string[]).includes(family)) return anonymousActor(em);
   throw unauthenticated('Not authenticated: send "Authorization: Bearer <token or API key>"');
 }
 
@@ -105,25 +102,12 @@ export async function anonymousActor(em: EntityManager): Promise<Actor> {
 }
 
 /** Runs a handler with a fresh entity manager and the authenticated caller. */
-export function withActor<T>(core: Core, fn: (em: EntityManager, actor: Actor, request: FastifyRequest) => Promise<T>) {
-  return async (request: FastifyRequest) => {
+export function withActor<T>(core: Core, fn: (em: EntityManager, actor: Actor, request: FastifyRequest, reply: FastifyReply) => Promise<T>) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     const em = core.orm.em.fork() as EntityManager;
     const actor = await actorFor(core, em, request);
-    return fn(em, actor, request);
+    return fn(em, actor, request, reply);
   };
-}
-
-/**
- * How long a generation request waits for its result: `Prefer: respond-async` not at all, `Prefer: wait=N`
- * up to N seconds (RFC 7240), otherwise the route's default, never more than REST_SYNC_TIMEOUT_SECONDS.
- */
-export function syncWaitMs(core: Core, request: FastifyRequest, waitByDefault: boolean): number {
-  const max = core.config.REST_SYNC_TIMEOUT_SECONDS * 1000;
-  const prefer = String(request.headers.prefer ?? '').toLowerCase();
-  if (/\brespond-async\b/.test(prefer)) return 0;
-  const wait = /\bwait\s*=\s*(\d+)/.exec(prefer);
-  if (wait) return Math.min(max, Number(wait[1]) * 1000);
-  return waitByDefault ? max : 0;
 }
 
 /** The documents' task statuses: queued, processing, completed, failed (and cancelled). */
@@ -138,7 +122,8 @@ export function jobFiles(job: Job) {
   if (job.kind === 'VIDEO' || job.kind === 'TALKING_HEAD') {
     return { main: urls[0] ?? null, mainId: ids[0] ?? null, thumbnail: posterUrl ?? null, urls };
   }
-  return { main: urls[0] ?? null, mainId: ids[0] ?? null, thumbnail: urls[0] ?? null, urls };
+  // An image's thumbnail is made from it on request (files.routes.ts), not the full image again.
+  return { main: urls[0] ?? null, mainId: ids[0] ?? null, thumbnail: urls[0] ? `${urls[0]}/thumbnail` : null, urls };
 }
 
 /** Seconds a queued or running job is expected to take, for `estimated_time`. */
@@ -148,7 +133,11 @@ export async function estimatedSeconds(core: Core, em: EntityManager, job: Job):
   return info.etaSeconds ?? 30;
 }
 
-export const isoSeconds = (date: Date | null | undefined) => (date ? date.toISOString() : null);
+/**
+ * A timestamp as the documents print it, to the second, with the offset written out ("2024-01-01T12:00:00+00:00"):
+ * Python 3.10's `datetime.fromisoformat`, which the documents' clients use, does not read a trailing "Z".
+ */
+export const isoSeconds = (date: Date | null | undefined) => (date ? `${date.toISOString().slice(0, 19)}+00:00` : null);
 
 export const updatedAt = (job: Job) => job.finishedAt ?? job.startedAt ?? job.createdAt;
 

@@ -1,44 +1,89 @@
-import type { FastifyInstance } from 'fastify';
-import type { Core } from '../src/core.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import sharp from 'sharp';
+import { anonymousFamilies } from '../src/config/anonymous-families.ts';
 import type { Readable } from 'node:stream';
-import { AppError, unauthenticated } from '../src/services/errors.ts';
+import type { Core } from '../src/core.ts';
+import type { Asset } from '../src/db/entities/asset.entity.ts';
+import { AppError, badInput, unauthenticated } from '../src/services/errors.ts';
 import { anonymousActor } from './compat.common.ts';
 import { sendAtelierError } from './http.errors.ts';
 
-/** Serves stored assets to their owner or an admin. */
+/** Longest side of an image's thumbnail, in pixels. */
+const THUMBNAIL_PX = 256;
+
+const atelierError = { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } };
+const fileDoc = (operationId: string, summary: string, description: string) => ({
+  tags: ['Atelier'],
+  operationId,
+  summary,
+  // Where a REST family admits anonymous callers, their files are fetched without a credential too.
+  security: [{}, { bearer: [] }] as Record<string, string[]>[],
+  params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
+  response: {
+    200: { description, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+    400: { description: 'Not an image', ...atelierError },
+    401: { description: 'No valid credential', ...atelierError },
+    404: { description: 'No such file, or not yours', ...atelierError },
+  },
+});
+
+/** Serves stored assets to their owner or an admin, and thumbnails of images. */
 export function registerFileRoutes(app: FastifyInstance, core: Core) {
-  app.get<{ Params: { id: string } }>('/files/:id', async (request, reply) => {
+  const authorize = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     const em = core.orm.em.fork();
+    const anonymousAllowed = anonymousFamilies(core.config).length > 0;
+    const actor = await core.auth.authenticate(em, request.headers.authorization);
+    if (actor) return core.assets.getAsset(em, actor, request.params.id);
+    if (!anonymousAllowed) throw unauthenticated();
+    // Without a credential only the anonymous user's own files are served; anyone else's asks for one.
+    return core.assets.getAsset(em, await anonymousActor(em), request.params.id).catch((error: unknown) => {
+      throw error instanceof AppError && (error.code === 'FORBIDDEN' || error.code === 'NOT_FOUND') ? unauthenticated() : error;
+    });
+  };
+  const open = async (request: FastifyRequest<{ Params: { id: string } }>, asset: Asset) => {
+    const stream = core.storage.open(asset.storageKey);
+    // Headers go out with the first bytes: a file missing from storage, or storage out of reach, must be
+    // answered before that, not as a broken 200.
+    await firstBytes(stream).catch((error: NodeJS.ErrnoException & { name?: string }) => {
+      stream.destroy();
+      request.log.error({ err: error, assetId: asset.id, storageKey: asset.storageKey }, 'stored file unreadable');
+      if (error.code === 'ENOENT' || error.name === 'NoSuchKey' || error.name === 'NotFound') {
+        throw new AppError('NOT_FOUND', `The file of asset ${asset.id} is missing from storage`, { id: asset.id });
+      }
+      throw new AppError('SERVICE_UNAVAILABLE', 'File storage is unavailable; retry later', { id: asset.id });
+    });
+    return stream;
+  };
+  const cached = (reply: FastifyReply, etag: string) => reply.header('cache-control', 'private, max-age=31536000, immutable').header('etag', etag);
+
+  app.get<{ Params: { id: string } }>('/files/:id', { schema: fileDoc('getFile', 'A stored file (image, video, audio)', 'The file, in its own media type') }, async (request, reply) => {
     try {
-      // Where a REST family admits anonymous callers, their files are theirs to fetch without a credential too.
-      const anonymousAllowed = core.config.REST_ANONYMOUS_FAMILIES.length > 0;
-      const actor = (await core.auth.authenticate(em, request.headers.authorization)) ?? (anonymousAllowed ? await anonymousActor(em) : null);
-      if (!actor) throw unauthenticated();
-      const asset = await core.assets.getAsset(em, actor, request.params.id);
+      const asset = await authorize(request);
       // Object storage may hand the bytes out itself: the client follows a short-lived presigned URL.
       const direct = await core.storage.downloadUrl?.(asset.storageKey, { mime: asset.mime, filename: asset.filename });
       if (direct) return reply.header('cache-control', 'private, no-store').redirect(direct, 302);
-      const stream = core.storage.open(asset.storageKey);
-      // Headers go out with the first bytes: a file missing from storage, or storage out of reach, must be
-      // answered before that, not as a broken 200.
-      await firstBytes(stream).catch((error: NodeJS.ErrnoException & { name?: string }) => {
-        stream.destroy();
-        request.log.error({ err: error, assetId: asset.id, storageKey: asset.storageKey }, 'stored file unreadable');
-        if (error.code === 'ENOENT' || error.name === 'NoSuchKey' || error.name === 'NotFound') {
-          throw new AppError('NOT_FOUND', `The file of asset ${asset.id} is missing from storage`, { id: asset.id });
-        }
-        throw new AppError('SERVICE_UNAVAILABLE', 'File storage is unavailable; retry later', { id: asset.id });
-      });
-      return reply
-        .type(asset.mime)
-        .header('content-length', String(asset.bytes))
-        .header('cache-control', 'private, max-age=31536000, immutable')
-        .header('etag', `"${asset.sha256}"`)
-        .send(stream);
+      const stream = await open(request, asset);
+      return cached(reply.type(asset.mime).header('content-length', String(asset.bytes)), `"${asset.sha256}"`).send(stream);
     } catch (error) {
       return sendAtelierError(reply, error);
     }
   });
+
+  app.get<{ Params: { id: string } }>(
+    '/files/:id/thumbnail',
+    { schema: fileDoc('getFileThumbnail', "An image's thumbnail", `The image scaled to at most ${THUMBNAIL_PX} px a side, as WebP`) },
+    async (request, reply) => {
+      try {
+        const asset = await authorize(request);
+        if (asset.kind !== 'IMAGE') throw badInput('Only images have thumbnails');
+        const stream = await open(request, asset);
+        const thumbnail = stream.pipe(sharp().resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true }).webp());
+        return cached(reply.type('image/webp'), `"${asset.sha256}-t${THUMBNAIL_PX}"`).send(await thumbnail.toBuffer());
+      } catch (error) {
+        return sendAtelierError(reply, error);
+      }
+    },
+  );
 }
 
 /** Resolves once the stream has bytes (or has ended empty), rejects with its error if it fails first. */

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Core } from '../src/core.ts';
 import type { Batch } from '../src/db/entities/batch.entity.ts';
 import { Job } from '../src/db/entities/job.entity.ts';
@@ -7,75 +8,60 @@ import type { Provider } from '../src/db/entities/provider.entity.ts';
 import { type Actor, isAdmin } from '../src/services/actor.ts';
 import { forbidden } from '../src/services/errors.ts';
 import { absoluteUrl } from '../src/services/public-url.ts';
-import type { CompatFailure } from './compat.common.ts';
-import { withActor } from './compat.common.ts';
-
-/** The image service document (001) is FastAPI: `{detail}`, plus Atelier's code. */
-export function imageServiceError(failure: CompatFailure) {
-  return { detail: failure.message, error_code: failure.code };
-}
+import { isoSeconds, withActor } from './compat.common.ts';
+import {
+  batchParams001,
+  batchRequest001,
+  configureProvider001,
+  imageRequest001,
+  performanceQuery001,
+  providerParams001,
+  toImageInput001,
+} from './image-service.contract.ts';
+import { contract, toJsonSchema } from './rest.contract.ts';
+import { familyDoc } from './rest.route.ts';
 
 const family = 'image-service' as const;
 const tags = ['Image service (001)'];
-const security = [{ bearer: [] }];
+const doc = familyDoc(family, tags, 'bearer');
 
 const requireAdmin = (actor: Actor) => {
   if (!isAdmin(actor)) throw forbidden('Admins only');
 };
 
-const providerView = (provider: Provider) => ({
-  id: provider.id,
+const providerAnswer = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: z.enum(['openai', 'piapi', 'stable_diffusion']),
+  is_active: z.boolean(),
+  is_default: z.boolean(),
+  cost_per_image: z.number(),
+  credits_remaining: z.number().nullable(),
+});
+
+/** The document's ids are the providers' slugs ("openai_default"); the uuid still finds them too. */
+const providerView = (provider: Provider): z.output<typeof providerAnswer> => ({
+  id: provider.slug,
   name: provider.name,
-  type: provider.type.toLowerCase(),
+  type: provider.type.toLowerCase() as z.output<typeof providerAnswer>['type'],
   is_active: provider.isActive,
   is_default: provider.isDefault,
   cost_per_image: Number(provider.costPerImage),
   credits_remaining: provider.creditsRemaining == null ? null : Number(provider.creditsRemaining),
 });
 
-/** One of 001's image requests in the shape the job service takes. */
-const imageRequest = (r: Record<string, any>, providerId?: string) => ({
-  prompt: r.prompt,
-  negativePrompt: r.negative_prompt,
-  width: r.width,
-  height: r.height,
-  numImages: r.num_images,
-  providerId: r.provider_id ?? providerId,
-  style: r.style,
-  guidance: r.guidance_scale,
-  steps: r.steps ?? r.num_inference_steps,
-  seed: r.seed,
-  extraParams: r.extra_params,
+const batchAnswer = z.looseObject({
+  job_id: z.string(),
+  batch_id: z.string(),
+  status: z.string(),
+  total: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  progress: z.number(),
+  cost: z.number(),
+  created_at: z.string(),
+  results: z.array(z.object({ task_id: z.string(), status: z.string(), image_urls: z.array(z.string()), cost: z.number(), error: z.string().nullable() })),
 });
-
-const imageRequestSchema = {
-  type: 'object',
-  required: ['prompt'],
-  additionalProperties: true,
-  properties: {
-    prompt: { type: 'string' },
-    negative_prompt: { type: 'string' },
-    width: { type: 'integer' },
-    height: { type: 'integer' },
-    num_images: { type: 'integer' },
-    provider_id: { type: 'string' },
-    style: { type: 'string' },
-    guidance_scale: { type: 'number' },
-    steps: { type: 'integer' },
-    extra_params: { type: 'object', additionalProperties: true },
-  },
-};
-
-const batchBody = {
-  type: 'object',
-  required: ['requests'],
-  properties: {
-    requests: { type: 'array', items: imageRequestSchema },
-    provider_id: { type: 'string' },
-    priority: { type: 'integer' },
-    metadata: { type: 'object', additionalProperties: true },
-  },
-};
 
 async function batchView(core: Core, em: EntityManager, batch: Batch) {
   const progress = await core.jobs.batchProgress(em, batch);
@@ -93,7 +79,7 @@ async function batchView(core: Core, em: EntityManager, batch: Batch) {
     progress: progress.progress,
     cost: progress.cost,
     metadata: batch.metadata ?? null,
-    created_at: batch.createdAt.toISOString(),
+    created_at: isoSeconds(batch.createdAt),
     results: jobs.map((job) => ({
       task_id: job.id,
       status: job.status.toLowerCase(),
@@ -106,27 +92,31 @@ async function batchView(core: Core, em: EntityManager, batch: Batch) {
 
 /** Document 001's routes under /api/v1/images (its generate route is shared with 003; see video-platform.routes.ts). */
 export function registerImageServiceRoutes(app: FastifyInstance, core: Core) {
+  const batchBody = contract('ImageServiceBatch', batchRequest001);
   const submitBatch = withActor(core, async (em, actor, request) => {
-    const body = request.body as { requests: Record<string, any>[]; provider_id?: string; priority?: number; metadata?: Record<string, unknown> };
-    const batch = await core.jobs.createBatch(em, actor, {
-      requests: body.requests.map((r) => imageRequest(r, body.provider_id)),
-      priority: body.priority,
-      metadata: body.metadata,
-    });
+    const body = request.body as z.output<typeof batchRequest001>;
+    const requests = [];
+    for (const r of body.requests) requests.push(await toImageInput001(core, em, r, body.provider_id));
+    const batch = await core.jobs.createBatch(em, actor, { requests, priority: body.priority, metadata: body.metadata });
     return batchView(core, em, batch);
   });
-  app.post('/api/v1/images/batch-generate', { config: { family, rateLimit: 'generateImage' }, schema: { tags, security, summary: 'Queue several images at once', body: batchBody } }, submitBatch);
-  app.post('/api/v1/images/batch', { config: { family, rateLimit: 'generateImage' }, schema: { tags, security, summary: 'Queue a batch job', body: batchBody } }, submitBatch);
+  const batchOk = toJsonSchema(batchAnswer, 'output');
+  app.post(
+    '/api/v1/images/batch-generate',
+    { config: { family, rateLimit: 'generateImage' }, schema: doc('imageServiceBatchGenerate', 'Queue several images at once (default provider route when no provider_id)', { body: batchBody, ok: batchOk }) },
+    submitBatch,
+  );
+  app.post('/api/v1/images/batch', { config: { family, rateLimit: 'generateImage' }, schema: doc('imageServiceBatch', 'Queue a batch job', { body: batchBody, ok: batchOk }) }, submitBatch);
 
   app.get(
     '/api/v1/images/batch/:job_id',
-    { config: { family }, schema: { tags, security, summary: "A batch's progress, cost and images" } },
+    { config: { family }, schema: doc('imageServiceBatchStatus', "A batch's progress, cost and images", { params: contract('ImageServiceBatchParams', batchParams001), ok: batchOk, errors: [404] }) },
     withActor(core, async (em, actor, request) => batchView(core, em, await core.jobs.getBatch(em, actor, (request.params as { job_id: string }).job_id))),
   );
 
   app.get(
     '/api/v1/images/providers',
-    { config: { family }, schema: { tags, security, summary: 'The configured providers' } },
+    { config: { family }, schema: doc('imageServiceProviders', 'The configured providers', { ok: toJsonSchema(z.array(providerAnswer), 'output') }) },
     withActor(core, async (em) => (await core.providers.list(em)).map(providerView)),
   );
 
@@ -134,31 +124,15 @@ export function registerImageServiceRoutes(app: FastifyInstance, core: Core) {
     '/api/v1/images/providers',
     {
       config: { family },
-      schema: {
-        tags,
-        security,
-        summary: 'Configure a provider (admins)',
-        body: {
-          type: 'object',
-          required: ['provider_type', 'name', 'api_key'],
-          properties: {
-            provider_type: { type: 'string', enum: ['openai', 'piapi', 'stable_diffusion'] },
-            name: { type: 'string' },
-            api_key: { type: 'string' },
-            config: { type: 'object', additionalProperties: true },
-            is_default: { type: 'boolean' },
-            cost_per_image: { type: 'number' },
-            base_url: { type: 'string' },
-          },
-        },
-      },
+      schema: doc('imageServiceConfigureProvider', 'Configure a provider (admins)', { body: contract('ImageServiceConfigureProvider', configureProvider001), ok: toJsonSchema(providerAnswer, 'output'), errors: [409] }),
     },
     withActor(core, async (em, actor, request) => {
       requireAdmin(actor);
-      const body = request.body as Record<string, any>;
+      const body = request.body as z.output<typeof configureProvider001>;
       const provider = await core.providers.configure(em, {
-        type: String(body.provider_type).toUpperCase() as Provider['type'],
+        type: body.provider_type.toUpperCase() as Provider['type'],
         name: body.name,
+        slug: body.id,
         apiKey: body.api_key,
         config: body.config,
         isDefault: body.is_default,
@@ -169,29 +143,55 @@ export function registerImageServiceRoutes(app: FastifyInstance, core: Core) {
     }),
   );
 
+  const providerParams = contract('ImageServiceProviderParams', providerParams001);
   app.get(
     '/api/v1/images/providers/:provider_id/credits',
-    { config: { family }, schema: { tags, security, summary: "A provider's remaining credits" } },
+    {
+      config: { family },
+      schema: doc('imageServiceProviderCredits', "A provider's remaining credits", {
+        params: providerParams,
+        ok: toJsonSchema(z.object({ provider_id: z.string(), credits: z.number().nullable(), has_credits: z.boolean() }), 'output'),
+        errors: [404],
+      }),
+    },
     withActor(core, async (em, _actor, request) => {
       const provider = await core.providers.get(em, (request.params as { provider_id: string }).provider_id);
       const credits = await core.providers.credits(em, provider, true);
-      return { provider_id: (request.params as { provider_id: string }).provider_id, credits: credits.credits, has_credits: credits.hasCredits };
+      return { provider_id: provider.slug, credits: credits.credits, has_credits: credits.hasCredits };
     }),
   );
 
   app.post(
     '/api/v1/images/estimate-cost',
-    { config: { family }, schema: { tags, security, summary: 'What a request would cost', body: imageRequestSchema } },
+    {
+      config: { family },
+      schema: doc('imageServiceEstimateCost', 'What a request would cost on the provider it would go to', {
+        body: contract('ImageServiceImageRequest', imageRequest001),
+        ok: toJsonSchema(z.object({ estimated_cost: z.number(), provider_id: z.string(), num_images: z.number().int() }), 'output'),
+      }),
+    },
     withActor(core, async (em, _actor, request) => {
-      const body = request.body as Record<string, any>;
-      const estimate = await core.providers.estimateCost(em, imageRequest(body));
-      return { estimated_cost: estimate.estimatedCost, provider_id: body.provider_id ?? estimate.providerName, num_images: estimate.numImages };
+      const body = request.body as z.output<typeof imageRequest001>;
+      const estimate = await core.providers.estimateCost(em, await toImageInput001(core, em, body));
+      return { estimated_cost: estimate.estimatedCost, provider_id: estimate.providerSlug, num_images: estimate.numImages };
     }),
   );
 
   app.get(
     '/api/v1/images/metrics',
-    { config: { family }, schema: { tags, security, summary: 'Images, cost and generation time per provider over 30 days (yours; everyone’s for admins)' } },
+    {
+      config: { family },
+      schema: doc('imageServiceMetrics', 'Images, cost and generation time per provider over 30 days (yours; everyone’s for admins)', {
+        ok: toJsonSchema(
+          z.object({
+            providers: z.array(z.object({ provider_id: z.string(), total_images: z.number().int(), total_cost: z.number(), avg_time: z.number().nullable() })),
+            total_cost: z.number(),
+            cache_hit_rate: z.number(),
+          }),
+          'output',
+        ),
+      }),
+    },
     withActor(core, async (em, actor) => {
       const rows = await core.providers.costs(em, actor, 'PROVIDER', null, null);
       const cache = await core.providers.cacheStats();
@@ -210,7 +210,12 @@ export function registerImageServiceRoutes(app: FastifyInstance, core: Core) {
 
   app.get(
     '/api/v1/images/cache/stats',
-    { config: { family }, schema: { tags, security, summary: 'Image cache statistics (admins)' } },
+    {
+      config: { family },
+      schema: doc('imageServiceCacheStats', 'Image cache statistics (admins)', {
+        ok: toJsonSchema(z.object({ hits: z.number().int(), misses: z.number().int(), hit_rate: z.number(), size: z.number().int() }), 'output'),
+      }),
+    },
     withActor(core, async (_em, actor) => {
       requireAdmin(actor);
       const stats = await core.providers.cacheStats();
@@ -222,19 +227,33 @@ export function registerImageServiceRoutes(app: FastifyInstance, core: Core) {
     '/api/v1/images/providers/:provider_id/performance',
     {
       config: { family },
-      schema: {
-        tags,
-        security,
-        summary: "A provider's success rate, latency and cost over the last hours (admins)",
-        querystring: { type: 'object', properties: { hours: { type: 'integer', minimum: 1, maximum: 720, default: 24 } } },
-      },
+      schema: doc('imageServiceProviderPerformance', "A provider's success rate, latency and cost over the last hours (admins)", {
+        params: providerParams,
+        querystring: contract('ImageServicePerformanceQuery', performanceQuery001),
+        ok: toJsonSchema(
+          z.object({
+            provider_id: z.string(),
+            hours: z.number(),
+            attempts: z.number().int(),
+            successes: z.number().int(),
+            success_rate: z.number(),
+            p50_latency_ms: z.number().nullable(),
+            p95_latency_ms: z.number().nullable(),
+            cost: z.number(),
+            jobs: z.number().int(),
+          }),
+          'output',
+        ),
+        errors: [404],
+      }),
     },
     withActor(core, async (em, actor, request) => {
       requireAdmin(actor);
-      const { hours } = request.query as { hours: number };
-      const perf = await core.providers.performance(em, (request.params as { provider_id: string }).provider_id, hours);
+      const { hours } = request.query as z.output<typeof performanceQuery001>;
+      const provider = await core.providers.get(em, (request.params as { provider_id: string }).provider_id);
+      const perf = await core.providers.performance(em, provider.id, hours);
       return {
-        provider_id: perf.providerId,
+        provider_id: provider.slug,
         hours: perf.hours,
         attempts: perf.attempts,
         successes: perf.successes,
@@ -249,7 +268,28 @@ export function registerImageServiceRoutes(app: FastifyInstance, core: Core) {
 
   app.get(
     '/api/v1/images/monitor/alerts',
-    { config: { family }, schema: { tags, security, summary: 'Recent provider alerts (admins)' } },
+    {
+      config: { family },
+      schema: doc('imageServiceAlerts', 'Recent alerts: credits, failures, slow providers, rate limits, large queues (admins)', {
+        ok: toJsonSchema(
+          z.object({
+            alerts: z.array(
+              z.object({
+                id: z.string(),
+                kind: z.string(),
+                provider_id: z.string().nullable(),
+                provider_name: z.string().nullable(),
+                message: z.string(),
+                data: z.record(z.string(), z.unknown()).nullable(),
+                at: z.string(),
+              }),
+            ),
+            count: z.number().int(),
+          }),
+          'output',
+        ),
+      }),
+    },
     withActor(core, async (em, actor) => {
       requireAdmin(actor);
       const alerts = await core.providers.alerts(em, null);

@@ -1,7 +1,9 @@
+import { anonymousBanner } from '../src/config/anonymous-families.ts';
 import { getConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/config/logger.ts';
 import { createCore } from '../src/core.ts';
 import { registerStaticApiKey } from '../src/services/static-api-key.ts';
+import { startQueueMonitor } from '../src/services/queue-monitor.ts';
 import { buildServer } from './server.ts';
 
 const config = getConfig();
@@ -21,8 +23,10 @@ if (config.API_KEY && !(await registerStaticApiKey(core.orm.em.fork(), config.AP
 const swept = await core.uploads.sweepStale(60 * 60 * 1000);
 if (swept) logger.warn({ files: swept }, 'removed temp files of unfinished uploads');
 const server = await buildServer(core, logger);
+const stopMonitor = startQueueMonitor(core, (error) => logger.warn({ err: error }, 'queue depth check failed'));
 const address = await server.app.listen({ host: config.HOST, port: config.PORT });
 logger.info({ address }, 'API listening');
+logger.info(anonymousBanner(config));
 process.send?.({ type: 'ready', service: 'api', address });
 
 let stopping = false;
@@ -35,6 +39,7 @@ async function shutdown(signal: string) {
     logger.error('API shutdown did not finish in 10 s; exiting');
     process.exit(1);
   }, 10_000).unref();
+  stopMonitor();
   await server.close().catch((error) => logger.error({ err: error }, 'closing HTTP server failed'));
   await core.close().catch((error) => logger.error({ err: error }, 'closing core failed'));
   process.exit(0);

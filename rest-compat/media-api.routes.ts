@@ -1,55 +1,46 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Core } from '../src/core.ts';
+import type { ComfyWorkflow } from '../src/db/entities/comfy-workflow.entity.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
 import type { Actor } from '../src/services/actor.ts';
-import { type CompatFailure, isoSeconds, jobFailure, jobFiles, lowerStatus, resultMetadata, syncWaitMs, withActor } from './compat.common.ts';
+import { isoSeconds, jobFiles, lowerStatus, resultMetadata, type RouteLimit, withActor } from './compat.common.ts';
+import {
+  comfyExecute,
+  comfyExecuteFile,
+  comfyRunInput,
+  imageRequest000,
+  loginRequest,
+  speechRequest000,
+  toImageInput000,
+  toSpeechInput000,
+  toVideoInput000,
+  videoRequest000,
+} from './media-api.contract.ts';
+import { contract, toJsonSchema } from './rest.contract.ts';
+import { familyDoc } from './rest.route.ts';
+import { pendingFields, taskStatus, waitForResult } from './rest.wait.ts';
 
-/** The media API document's (000) error types, by Atelier error code. */
-const ERROR_TYPES: Record<string, string> = {
-  UNAUTHENTICATED: 'authentication_error',
-  FORBIDDEN: 'permission_error',
-  BAD_USER_INPUT: 'validation_error',
-  NOT_FOUND: 'not_found',
-  CONFLICT: 'conflict',
-  RATE_LIMITED: 'rate_limit_exceeded',
-  QUOTA_EXCEEDED: 'quota_exceeded',
-  TIMEOUT: 'timeout_error',
-  RESOURCE_ERROR: 'resource_error',
-  SERVICE_UNAVAILABLE: 'service_unavailable',
-  CANCELLED: 'cancelled',
-};
-
-export const RATE_LIMIT_MESSAGE = 'Muitas requisições. Tente novamente em alguns segundos.';
-
-/** `{detail, type}`, with the document's own wording for rate limits and workflow resource errors. */
-export function mediaApiError(failure: CompatFailure) {
-  const type = ERROR_TYPES[failure.code] ?? 'internal_error';
-  if (failure.code === 'RATE_LIMITED') return { detail: RATE_LIMIT_MESSAGE, type };
-  if (failure.code === 'RESOURCE_ERROR') return { detail: `Erro ao executar workflow: ${failure.message}`, type };
-  return { detail: failure.message, type };
-}
+export { mediaApiError, RATE_LIMIT_MESSAGE } from './rest.errors.ts';
 
 const family = 'media-api' as const;
-const tags = ['Media API (000)'];
-const security = [{ bearer: [] }];
-const errorResponse = { type: 'object', properties: { detail: { type: 'string' }, type: { type: 'string' } } };
+const doc = familyDoc(family, ['Media API (000)'], 'bearer');
+const comfyDoc = familyDoc(family, ['Media API (000) — ComfyUI'], 'bearer');
 
-const taskResponse = {
-  type: 'object',
-  properties: {
-    task_id: { type: 'string', format: 'uuid' },
-    status: { type: 'string', enum: ['queued', 'processing', 'completed', 'failed', 'cancelled'] },
-    created_at: { type: 'string' },
-    url: { type: ['string', 'null'] },
-    urls: { type: 'array', items: { type: 'string' } },
-    metadata: { type: 'object', additionalProperties: true },
-  },
-  additionalProperties: true,
-};
+const promptParams = z.object({ prompt_id: z.string().min(1) });
 
-function generationAnswer(job: Job, extra: Record<string, unknown>) {
-  if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
+const taskAnswer = z.object({
+  task_id: z.string(),
+  status: taskStatus,
+  created_at: z.string(),
+  url: z.string().nullable(),
+  urls: z.array(z.string()),
+  metadata: z.record(z.string(), z.unknown()),
+  ...pendingFields,
+});
+
+function generationAnswer(job: Job, extra: Record<string, unknown>, pending: object | null) {
   const files = jobFiles(job);
   return {
     task_id: job.id,
@@ -59,182 +50,90 @@ function generationAnswer(job: Job, extra: Record<string, unknown>) {
     urls: files.urls,
     ...extra,
     metadata: resultMetadata(job),
+    ...pending,
   };
 }
 
-/** Document 000: JWT login, images, video, speech (the /comfy routes live with the ComfyUI service). */
+/** Document 000: JWT login, images, video, speech (the /comfy routes follow). */
 export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
-  app.post<{ Body: { username: string; password: string } }>(
+  app.post(
     '/v2/auth/login',
     {
       config: { family },
-      schema: {
-        tags,
-        summary: 'Log in; the token is used as "Authorization: Bearer …"',
-        body: {
-          type: 'object',
-          required: ['username', 'password'],
-          properties: { username: { type: 'string' }, password: { type: 'string' } },
-        },
-        response: {
-          200: {
-            type: 'object',
-            properties: { access_token: { type: 'string' }, token_type: { type: 'string' }, expires_in: { type: 'integer' } },
-          },
-          401: errorResponse,
-        },
-      },
+      schema: doc('login', 'Log in; the token is used as "Authorization: Bearer …"', {
+        access: 'public',
+        body: contract('MediaApiLogin', loginRequest),
+        ok: toJsonSchema(z.object({ access_token: z.string(), token_type: z.literal('bearer'), expires_in: z.number().int() }), 'output'),
+      }),
     },
     async (request) => {
-      const result = await core.auth.login(core.orm.em.fork(), request.body);
+      const result = await core.auth.login(core.orm.em.fork(), request.body as z.output<typeof loginRequest>);
       return { access_token: result.accessToken, token_type: result.tokenType, expires_in: result.expiresIn };
     },
   );
 
-  app.post(
-    '/generate/image',
-    {
-      config: { family, rateLimit: 'generateImage' },
-      schema: {
-        tags,
-        security,
-        summary: 'Generate an image (waits for it up to the sync timeout; Prefer: respond-async returns at once)',
-        body: {
-          type: 'object',
-          required: ['prompt'],
-          properties: {
-            prompt: { type: 'string' },
-            negative_prompt: { type: 'string' },
-            width: { type: 'integer' },
-            height: { type: 'integer' },
-            num_inference_steps: { type: 'integer' },
-            guidance_scale: { type: 'number' },
-            seed: { type: 'integer' },
-            num_images: { type: 'integer' },
-            timeout: { type: 'integer' },
-            priority: { type: 'integer' },
-          },
-        },
-        response: { 200: { ...taskResponse, properties: { ...taskResponse.properties, image_urls: { type: 'array', items: { type: 'string' } } } } },
-      },
+  /** 000's three generation routes: one contract each, submitted, waited for, answered with their files. */
+  const generation = <T extends z.ZodType<{ timeout?: number }>>(
+    path: string,
+    spec: {
+      operationId: string;
+      summary: string;
+      rateLimit?: RouteLimit;
+      contract: [name: string, schema: T];
+      files: z.ZodRawShape;
+      submit: (em: EntityManager, actor: Actor, body: z.output<T>) => Promise<Job>;
+      answer: (job: Job) => Record<string, unknown>;
     },
-    withActor(core, async (em, actor, request) => {
-      const body = request.body as Record<string, any>;
-      const created = await core.jobs.createImageJob(em, actor, {
-        prompt: body.prompt,
-        negativePrompt: body.negative_prompt,
-        width: body.width,
-        height: body.height,
-        steps: body.num_inference_steps,
-        guidance: body.guidance_scale,
-        seed: body.seed,
-        numImages: body.num_images,
-        timeout: body.timeout,
-        priority: body.priority,
-      });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
-      return generationAnswer(job, { image_urls: jobFiles(job).urls });
-    }),
-  );
+  ) =>
+    app.post(
+      path,
+      {
+        config: { family, rateLimit: spec.rateLimit },
+        schema: doc(spec.operationId, spec.summary, {
+          body: contract(...spec.contract),
+          ok: toJsonSchema(taskAnswer.extend(spec.files), 'output'),
+          errors: [408, 500],
+        }),
+      },
+      withActor(core, async (em, actor, request, reply) => {
+        const body = request.body as z.output<T>;
+        const created = await spec.submit(em, actor, body);
+        const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout });
+        return generationAnswer(job, spec.answer(job), pending);
+      }),
+    );
 
-  app.post(
-    '/generate/video',
-    {
-      config: { family, rateLimit: 'generateVideo' },
-      schema: {
-        tags,
-        security,
-        summary: 'Generate a video (waits up to the sync timeout)',
-        body: {
-          type: 'object',
-          required: ['prompt'],
-          properties: {
-            prompt: { type: 'string' },
-            negative_prompt: { type: 'string' },
-            num_frames: { type: 'integer' },
-            fps: { type: 'integer' },
-            motion_scale: { type: 'number' },
-            seed: { type: 'integer' },
-            timeout: { type: 'integer' },
-            priority: { type: 'integer' },
-          },
-        },
-        response: {
-          200: {
-            ...taskResponse,
-            properties: { ...taskResponse.properties, video_url: { type: ['string', 'null'] }, thumbnail_url: { type: ['string', 'null'] } },
-          },
-        },
-      },
-    },
-    withActor(core, async (em, actor, request) => {
-      const body = request.body as Record<string, any>;
-      const created = await core.jobs.createVideoJob(em, actor, {
-        prompt: body.prompt,
-        negativePrompt: body.negative_prompt,
-        numFrames: body.num_frames,
-        fps: body.fps,
-        motionScale: body.motion_scale,
-        seed: body.seed,
-        timeout: body.timeout,
-        priority: body.priority,
-      });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
-      const files = jobFiles(job);
-      return generationAnswer(job, { video_url: files.main, thumbnail_url: files.thumbnail });
-    }),
-  );
-
-  app.post(
-    '/synthesize/speech',
-    {
-      config: { family },
-      schema: {
-        tags,
-        security,
-        summary: 'Synthesize speech (waits up to the sync timeout)',
-        body: {
-          type: 'object',
-          required: ['text'],
-          properties: {
-            text: { type: 'string' },
-            voice_id: { type: 'string' },
-            emotion: { type: 'string' },
-            speed: { type: 'number' },
-            format: { type: 'string', enum: ['wav', 'mp3'] },
-            timeout: { type: 'integer' },
-            priority: { type: 'integer' },
-          },
-        },
-        response: { 200: { ...taskResponse, properties: { ...taskResponse.properties, audio_url: { type: ['string', 'null'] } } } },
-      },
-    },
-    withActor(core, async (em, actor, request) => {
-      const body = request.body as Record<string, any>;
-      const created = await core.jobs.createSpeechJob(em, actor, {
-        text: body.text,
-        voiceId: body.voice_id,
-        emotion: body.emotion,
-        speed: body.speed,
-        format: body.format,
-        timeout: body.timeout,
-        priority: body.priority,
-      });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
-      return generationAnswer(job, { audio_url: jobFiles(job).main });
-    }),
-  );
+  const url = z.string().nullable();
+  generation('/generate/image', {
+    operationId: 'mediaGenerateImage',
+    summary: 'Generate an image (waits as long as its timeout allows; Prefer: respond-async answers at once)',
+    rateLimit: 'generateImage',
+    contract: ['MediaApiImageRequest', imageRequest000],
+    files: { image_urls: z.array(z.string()) },
+    submit: (em, actor, body) => core.jobs.createImageJob(em, actor, toImageInput000(body)),
+    answer: (job) => ({ image_urls: jobFiles(job).urls }),
+  });
+  generation('/generate/video', {
+    operationId: 'mediaGenerateVideo',
+    summary: 'Generate a video (waits as long as its timeout allows)',
+    rateLimit: 'generateVideo',
+    contract: ['MediaApiVideoRequest', videoRequest000],
+    files: { video_url: url, thumbnail_url: url },
+    submit: (em, actor, body) => core.jobs.createVideoJob(em, actor, toVideoInput000(body)),
+    answer: (job) => ({ video_url: jobFiles(job).main, thumbnail_url: jobFiles(job).thumbnail }),
+  });
+  generation('/synthesize/speech', {
+    operationId: 'mediaSynthesizeSpeech',
+    summary: 'Synthesize speech (waits as long as its timeout allows)',
+    contract: ['MediaApiSpeechRequest', speechRequest000],
+    files: { audio_url: url },
+    submit: (em, actor, body) => core.jobs.createSpeechJob(em, actor, toSpeechInput000(body)),
+    answer: (job) => ({ audio_url: jobFiles(job).main }),
+  });
 }
 
 const GB = 1024 ** 3;
 const gigabytes = (bytes: number) => Math.round((bytes / GB) * 100) / 100;
-
-const comfyBody = {
-  timeout: { type: 'integer', description: 'seconds, 30–300' },
-  priority: { type: 'integer' },
-  gpu_preference: { type: 'integer' },
-  server_url: { type: 'string' },
-};
 
 /** A workflow job as the /comfy routes show it: its ComfyUI prompt id first. */
 function promptView(job: Job) {
@@ -254,36 +153,66 @@ function promptView(job: Job) {
   };
 }
 
-/** Document 000's /comfy routes, over the ComfyUI service: they wait for the workflow like /generate/*. */
-export function registerComfyRoutes(app: FastifyInstance, core: Core) {
-  const comfyTags = ['Media API (000) — ComfyUI'];
-  const finish = async (em: EntityManager, actor: Actor, job: Job, waitMs: number) => {
-    const done = await core.jobs.awaitJob(em, actor, job.id, waitMs);
-    if (done.status === 'FAILED' || done.status === 'CANCELLED') throw jobFailure(done);
-    return promptView(done);
+const promptAnswer = z.object({
+  prompt_id: z.string().nullable(),
+  task_id: z.string(),
+  status: z.string(),
+  progress: z.number().int(),
+  workflow_name: z.string().nullable(),
+  server: z.string().nullable(),
+  created_at: z.string(),
+  urls: z.array(z.string()),
+  outputs: z.unknown(),
+  error: z.string().nullable(),
+  ...pendingFields,
+});
+
+/** A history entry as ComfyUI's own GET /history gives it (prompt, outputs, status), with Atelier's view beside. */
+function comfyHistoryEntry(job: Job) {
+  const view = promptView(job);
+  const input = job.input as { workflow?: unknown };
+  const done = job.status === 'COMPLETED' || job.status === 'FAILED' || job.status === 'CANCELLED';
+  return {
+    prompt: [0, view.prompt_id, input.workflow ?? {}, {}, []],
+    outputs: view.outputs ?? {},
+    status: {
+      status_str: job.status === 'COMPLETED' ? 'success' : done ? 'error' : 'running',
+      completed: job.status === 'COMPLETED',
+      messages: job.errorMessage ? [['execution_error', { exception_message: job.errorMessage }]] : [],
+    },
+    meta: view,
   };
+}
+
+/** What a library workflow makes, read from its output node. */
+function workflowKind(workflow: ComfyWorkflow): 'image' | 'video' | 'audio' | 'other' {
+  const classes = Object.values(workflow.workflow).map((node) => String((node as { class_type?: unknown }).class_type ?? ''));
+  if (classes.some((c) => /video|webm|animated|gif/i.test(c) && /save|combine/i.test(c))) return 'video';
+  if (classes.some((c) => /saveaudio/i.test(c))) return 'audio';
+  if (classes.some((c) => /saveimage|previewimage/i.test(c))) return 'image';
+  return 'other';
+}
+
+/** Document 000's /comfy routes and workflow library, over the ComfyUI service: they wait like /generate/*. */
+export function registerComfyRoutes(app: FastifyInstance, core: Core) {
+  const pollPath = (job: Job) => `/comfy/status/${(job.input as { promptId?: string }).promptId ?? job.id}`;
+  const promptOk = toJsonSchema(promptAnswer, 'output');
 
   app.post(
     '/comfy/execute',
     {
       config: { family, rateLimit: 'comfyExecute' },
-      schema: {
-        tags: comfyTags,
-        security,
-        summary: 'Run a workflow (API format or {nodes: [{type, inputs}]}); waits up to the sync timeout',
-        body: { type: 'object', required: ['workflow'], properties: { workflow: { type: 'object', additionalProperties: true }, ...comfyBody } },
-      },
+      schema: comfyDoc('comfyExecute', 'Run a workflow (API format or {nodes: [{type, inputs}]}); waits as long as its timeout allows', {
+        body: contract('ComfyExecute', comfyExecute),
+        ok: promptOk,
+        errors: [408, 500],
+      }),
     },
-    withActor(core, async (em, actor, request) => {
-      const body = request.body as Record<string, any>;
-      const job = await core.comfy.execute(em, actor, {
-        workflow: body.workflow,
-        timeout: body.timeout,
-        priority: body.priority,
-        gpuPreference: body.gpu_preference,
-        serverUrl: body.server_url,
-      });
-      return finish(em, actor, job, syncWaitMs(core, request, true));
+    withActor(core, async (em, actor, request, reply) => {
+      const body = request.body as z.output<typeof comfyExecute>;
+      const created = await core.comfy.execute(em, actor, { workflow: body.workflow, ...comfyRunInput(body) });
+      const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout, pollPath });
+      return { ...promptView(job), ...pending };
     }),
   );
 
@@ -291,34 +220,23 @@ export function registerComfyRoutes(app: FastifyInstance, core: Core) {
     '/comfy/execute/file',
     {
       config: { family, rateLimit: 'comfyExecute' },
-      schema: {
-        tags: comfyTags,
-        security,
-        summary: 'Run a workflow of the library by name',
-        body: {
-          type: 'object',
-          required: ['workflow_name'],
-          properties: { workflow_name: { type: 'string' }, params: { type: 'object', additionalProperties: true }, ...comfyBody },
-        },
-      },
+      schema: comfyDoc('comfyExecuteFile', 'Run a workflow of the library by name (GET /workflows lists them)', {
+        body: contract('ComfyExecuteFile', comfyExecuteFile),
+        ok: promptOk,
+        errors: [404, 408, 500],
+      }),
     },
-    withActor(core, async (em, actor, request) => {
-      const body = request.body as Record<string, any>;
-      const job = await core.comfy.executeSaved(em, actor, {
-        name: body.workflow_name,
-        params: body.params,
-        timeout: body.timeout,
-        priority: body.priority,
-        gpuPreference: body.gpu_preference,
-        serverUrl: body.server_url,
-      });
-      return finish(em, actor, job, syncWaitMs(core, request, true));
+    withActor(core, async (em, actor, request, reply) => {
+      const body = request.body as z.output<typeof comfyExecuteFile>;
+      const created = await core.comfy.executeSaved(em, actor, { name: body.workflow_name, params: body.params, ...comfyRunInput(body) });
+      const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout, pollPath });
+      return { ...promptView(job), ...pending };
     }),
   );
 
   app.get(
     '/comfy/status/:prompt_id',
-    { config: { family }, schema: { tags: comfyTags, security, summary: 'A workflow by its ComfyUI prompt id' } },
+    { config: { family }, schema: comfyDoc('comfyStatus', 'A workflow by its ComfyUI prompt id', { params: contract('ComfyPromptParams', promptParams), ok: promptOk, errors: [404] }) },
     withActor(core, async (em, actor, request) => {
       const status = await core.comfy.status(em, actor, (request.params as { prompt_id: string }).prompt_id);
       return { ...promptView(status.job), prompt_id: status.promptId, server: status.server };
@@ -327,17 +245,74 @@ export function registerComfyRoutes(app: FastifyInstance, core: Core) {
 
   app.get(
     '/comfy/history',
-    { config: { family }, schema: { tags: comfyTags, security, summary: "The caller's workflows, newest first, keyed by prompt id (as ComfyUI's /history)" } },
+    {
+      config: { family },
+      schema: comfyDoc('comfyHistory', "The caller's workflows, newest first, as ComfyUI's own /history: a map from prompt id to {prompt, outputs, status}", {
+        ok: toJsonSchema(
+          z.record(
+            z.string(),
+            z.object({
+              prompt: z.array(z.unknown()),
+              outputs: z.unknown(),
+              status: z.object({ status_str: z.string(), completed: z.boolean(), messages: z.array(z.unknown()) }),
+              meta: promptAnswer,
+            }),
+          ),
+          'output',
+        ),
+      }),
+    },
     withActor(core, async (em, actor) => {
       const page = await core.comfy.history(em, actor, { first: 100 });
-      const views = page.edges.map(({ node }) => promptView(node));
-      return { history: Object.fromEntries(views.map((view) => [view.prompt_id ?? view.task_id, view])), count: views.length };
+      return Object.fromEntries(page.edges.map(({ node }) => [(node.input as { promptId?: string }).promptId ?? node.id, comfyHistoryEntry(node)]));
+    }),
+  );
+
+  app.get(
+    '/workflows',
+    {
+      config: { family },
+      schema: comfyDoc('listWorkflows', 'The workflow library: the shipped examples, shared workflows and your own', {
+        ok: toJsonSchema(
+          z.object({
+            workflows: z.array(
+              z.object({
+                name: z.string(),
+                description: z.string().nullable(),
+                kind: z.enum(['image', 'video', 'audio', 'other']),
+                bindings: z.record(z.string(), z.unknown()),
+                shipped: z.boolean(),
+                shared: z.boolean(),
+              }),
+            ),
+            count: z.number().int(),
+          }),
+          'output',
+        ),
+      }),
+    },
+    withActor(core, async (em, actor) => {
+      const rows = await core.comfy.listWorkflows(em, actor);
+      const workflows = rows.map((w) => ({ name: w.name, description: w.description ?? null, kind: workflowKind(w), bindings: w.bindings, shipped: !w.owner, shared: !w.owner || w.shared }));
+      return { workflows, count: workflows.length };
     }),
   );
 
   app.get(
     '/comfy/resources',
-    { config: { family }, schema: { tags: comfyTags, security, summary: 'GPUs (GB), host memory (GB) and allocations of the live workers' } },
+    {
+      config: { family },
+      schema: comfyDoc('comfyResources', 'GPUs (GB), host memory (GB) and allocations of the live workers', {
+        ok: toJsonSchema(
+          z.object({
+            gpus: z.array(z.record(z.string(), z.unknown())),
+            system: z.object({ total_ram: z.number(), used_ram: z.number(), cpu_percent: z.number() }),
+            allocations: z.number().int(),
+          }),
+          'output',
+        ),
+      }),
+    },
     withActor(core, async () => {
       const resources = await core.workers.resources();
       return {

@@ -130,7 +130,14 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: ApiMetrics) 
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { schema: { tags: ['Video platform (003)'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
+  const schema = {
+    tags: ['Video platform (003)'],
+    operationId: 'metrics',
+    summary: 'Prometheus metrics',
+    security: [],
+    response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  };
+  app.get('/metrics', { schema }, async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }

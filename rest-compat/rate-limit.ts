@@ -13,6 +13,8 @@ import type { RouteLimit } from './compat.common.ts';
  */
 export class RateLimits {
   private readonly global: RateLimiterRedis;
+  /** All clients together: the media API document's "Global: 500 requisições/segundo" is the server's. */
+  private readonly server: RateLimiterRedis;
   private readonly routes: Record<RouteLimit, RateLimiterRedis>;
   private readonly onStoreError: (error: unknown) => void;
 
@@ -21,6 +23,7 @@ export class RateLimits {
     const limiter = (name: string, points: number) =>
       new RateLimiterRedis({ storeClient: core.redis, keyPrefix: `${core.config.QUEUE_PREFIX}:ratelimit:${name}`, points, duration: core.config.RATE_LIMIT_WINDOW_SECONDS });
     this.global = limiter('global', core.config.RATE_LIMIT_GLOBAL);
+    this.server = limiter('server', core.config.RATE_LIMIT_SERVER);
     this.routes = {
       comfyExecute: limiter('comfy-execute', core.config.RATE_LIMIT_COMFY_EXECUTE),
       generateImage: limiter('generate-image', core.config.RATE_LIMIT_GENERATE_IMAGE),
@@ -38,6 +41,7 @@ export class RateLimits {
   /** Counts one request; throws RATE_LIMITED (with retryAfterSeconds) when a limit is spent. */
   async consume(client: string, routes: readonly RouteLimit[] = []): Promise<void> {
     try {
+      await this.server.consume('all');
       await this.global.consume(client);
       for (const route of routes) await this.routes[route].consume(client);
     } catch (error) {

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import cors from '@fastify/cors';
+import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -20,14 +22,18 @@ import { registerFileRoutes } from './files.routes.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerWebhookRoutes } from './webhooks.routes.ts';
 import { installCompatErrorHandler } from './compat.common.ts';
-import { imageServiceError, registerImageServiceRoutes } from './image-service.routes.ts';
-import { mediaApiError, registerComfyRoutes, registerMediaApiRoutes } from './media-api.routes.ts';
+import { corsOptions } from './cors.ts';
+import { registerDocsPages } from './docs.routes.ts';
+import { registerImageServiceRoutes } from './image-service.routes.ts';
+import { registerComfyRoutes, registerMediaApiRoutes } from './media-api.routes.ts';
 import { ApiMetrics, registerMetricsRoute, useOperationMetrics } from './metrics.ts';
 import { RateLimits, registerRateLimitHook, useRateLimit } from './rate-limit.ts';
 import { baseUrlOf, runWithBaseUrl } from '../src/services/public-url.ts';
-import { registerTalkingHeadRoutes, v1Error } from './talking-head.routes.ts';
-import { registerVideoGeneratorRoutes, videoGeneratorError } from './video-generator.routes.ts';
-import { registerVideoPlatformRoutes, videoPlatformError } from './video-platform.routes.ts';
+import { contractValidatorCompiler } from './rest.contract.ts';
+import { FAMILY_ERROR_SHAPES } from './rest.errors.ts';
+import { registerTalkingHeadRoutes } from './talking-head.routes.ts';
+import { registerVideoGeneratorRoutes } from './video-generator.routes.ts';
+import { registerVideoPlatformRoutes } from './video-platform.routes.ts';
 
 interface ServerContext {
   req?: FastifyRequest;
@@ -121,8 +127,12 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
   });
+  // Each REST request's zod contract validates its body, query and params (rest.contract.ts); answers are plain
+  // JSON, their schemas documentation only, so a field an answer schema forgets is never silently dropped.
   // REST handlers make stored `/files/…` paths absolute with the address this client used.
   app.addHook('preHandler', (request, _reply, done) => runWithBaseUrl(baseUrlOf(core.config, request), done));
+  app.setValidatorCompiler(contractValidatorCompiler);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   const limits = new RateLimits(core, (error) => logger.warn({ err: error }, 'rate limiter store unavailable; request let through'));
   const metrics = new ApiMetrics(core);
 
@@ -141,17 +151,22 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     // Inlines GraphiQL's assets, so the page works without reaching a CDN.
     renderGraphiQL,
     landingPage: false,
+    // CORS is @fastify/cors's, for /graphql as for the REST routes (CORS_ORIGINS).
+    cors: false,
     plugins: [useReadUpload, useOperationMetrics(metrics), useRateLimit(limits)],
   });
 
   // REST multipart routes (uploads of the compat documents) read their parts through @fastify/multipart.
   // One byte over the limit reaches the upload service, which refuses the file with its own message.
+  await app.register(cors, corsOptions(core.config));
+  // HTML forms and Python requests' `data=` send application/x-www-form-urlencoded wherever a document shows a form.
+  await app.register(formbody);
   await app.register(multipart, { limits: { fileSize: core.config.UPLOAD_MAX_BYTES + 1, files: 4, fields: 20 } });
 
   await app.register(async (graphqlScope) => {
     graphqlScope.route({
       url: yoga.graphqlEndpoint,
-      method: ['GET', 'POST', 'OPTIONS'],
+      method: ['GET', 'POST'],
       handler: async (req, reply) => {
         let response: Response;
         let upload: ReadUpload | undefined;
@@ -173,14 +188,9 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     });
   });
 
-  await registerApiDocs(app);
-  installCompatErrorHandler(app, {
-    'media-api': mediaApiError,
-    'image-service': imageServiceError,
-    'talking-head': v1Error,
-    'video-platform': videoPlatformError,
-    'video-generator': videoGeneratorError,
-  });
+  await registerApiDocs(app, core.config.publicUrl);
+  registerDocsPages(app);
+  installCompatErrorHandler(app, FAMILY_ERROR_SHAPES);
   registerRateLimitHook(app, limits);
   registerMetricsRoute(app, metrics);
   registerHealthRoutes(app, core);
@@ -242,14 +252,32 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
 const require = createRequire(import.meta.url);
 
 /** OpenAPI 3 of every compat route at /openapi.json, Swagger UI at /docs and ReDoc at /redoc, all served locally. */
-async function registerApiDocs(app: FastifyInstance) {
+async function registerApiDocs(app: FastifyInstance, publicUrl: string) {
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Atelier REST compatibility', version: '1', description: 'The five documented REST APIs, served by Atelier. GraphQL is at /graphql.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A JWT from /v2/auth/login or an API key' } } },
+      openapi: '3.1.0',
+      info: {
+        title: 'Atelier REST compatibility',
+        version: '1',
+        description: 'The five documented REST APIs, served by Atelier. GraphQL is at /graphql.',
+        license: { name: 'Proprietary', identifier: 'LicenseRef-Atelier' },
+      },
+      servers: [{ url: publicUrl, description: 'This server (PUBLIC_URL)' }],
+      tags: [
+        { name: 'Media API (000)', description: 'SDXL images, video, speech and JWT login' },
+        { name: 'Media API (000) — ComfyUI', description: 'ComfyUI workflows, the workflow library and resources' },
+        { name: 'Image service (001)', description: 'Paid image providers: fallback, costs, credits, batches, alerts' },
+        { name: 'Talking head (002)', description: 'Hallo2 inference and task management' },
+        { name: 'Video platform (003)', description: 'Images and videos with characters and project presets' },
+        { name: 'Video generator (004)', description: 'Upload an image, then make a video of it' },
+        { name: 'Atelier', description: 'Stored files and probes' },
+      ],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A JWT from /v2/auth/login, an API key, or API_KEY' } } },
     },
-    // Only the documented compat routes (they carry tags), not /graphql, probes or files.
+    // Only the documented routes (they carry tags), not /graphql or the docs pages themselves.
     hideUntagged: true,
+    // The contract markers are for our validator, not for readers.
+    transform: ({ schema, url }) => ({ schema: stripMarkers(schema) as typeof schema, url }),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', async () => app.swagger());
@@ -265,4 +293,11 @@ async function registerApiDocs(app: FastifyInstance) {
           '<body><redoc spec-url="/openapi.json"></redoc><script src="/redoc/redoc.standalone.js"></script></body></html>',
       ),
   );
+}
+
+/** A copy of a route schema without the `x-contract` / `x-form` markers rest.contract.ts puts on it. */
+function stripMarkers(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripMarkers);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'x-contract' && key !== 'x-form').map(([key, inner]) => [key, stripMarkers(inner)]));
 }

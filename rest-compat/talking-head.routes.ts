@@ -1,32 +1,19 @@
-import type { MultipartFile } from '@fastify/multipart';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Core } from '../src/core.ts';
-import type { Asset } from '../src/db/entities/asset.entity.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
-import type { Actor } from '../src/services/actor.ts';
-import { AppError, badInput } from '../src/services/errors.ts';
+import { badInput } from '../src/services/errors.ts';
 import { countJobsByStatus, countWorkers } from '../src/services/health.service.ts';
-import { fileTooLarge } from '../src/services/upload.service.ts';
 import { setTalkingHeadConfig } from '../src/services/user.service.ts';
-import {
-  type CompatFailure,
-  HttpFailure,
-  isoSeconds,
-  jobFiles,
-  lowerStatus,
-  updatedAt,
-  withActor,
-} from './compat.common.ts';
-
-/** `{detail, error_code}`: the talking-head document's error format (also read by the video platform's clients). */
-export function v1Error(failure: CompatFailure) {
-  return { detail: failure.message, error_code: failure.code };
-}
+import { HttpFailure, isoSeconds, jobFiles, lowerStatus, toFailure, updatedAt, withActor } from './compat.common.ts';
+import { contract, formContract, toJsonSchema } from './rest.contract.ts';
+import { receiveForm } from './rest.form.ts';
+import { taskStatus } from './rest.wait.ts';
+import { familyDoc, FORM_TYPES } from './rest.route.ts';
 
 const family = 'talking-head' as const;
 const tags = ['Talking head (002)'];
-const errorResponse = { type: 'object', properties: { detail: { type: 'string' }, error_code: { type: 'string' } } };
+const both = [...tags, 'Video platform (003)'];
 
 /** The task view both the talking-head (002) and the video platform (003) documents read. */
 export function taskView(job: Job) {
@@ -47,68 +34,26 @@ export function taskView(job: Job) {
   };
 }
 
-const taskSchema = {
-  type: 'object',
-  properties: {
-    task_id: { type: 'string' },
-    kind: { type: 'string' },
-    status: { type: 'string', enum: ['queued', 'processing', 'completed', 'failed', 'cancelled'] },
-    progress: { type: 'integer' },
-    status_message: { type: ['string', 'null'] },
-    result: {
-      type: ['object', 'null'],
-      properties: {
-        output_path: { type: ['string', 'null'] },
-        thumbnail: { type: ['string', 'null'] },
-        urls: { type: 'array', items: { type: 'string' } },
-        asset_ids: { type: 'array', items: { type: 'string' } },
-      },
-    },
-    error: { type: ['string', 'null'] },
-    created_at: { type: 'string' },
-    updated_at: { type: 'string' },
-  },
-};
+const taskAnswer = z.object({
+  task_id: z.string(),
+  kind: z.string(),
+  status: taskStatus,
+  progress: z.number().int(),
+  status_message: z.string().nullable(),
+  result: z.object({ output_path: z.string().nullable(), thumbnail: z.string().nullable(), urls: z.array(z.string()), asset_ids: z.array(z.string()) }).nullable(),
+  error: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
 
-const truthy = (value: string | undefined) => (value === undefined ? undefined : !/^(false|0|no|off)$/i.test(value.trim()));
-
-/** Reads a multipart body part by part, storing each file through the upload service as it streams in. */
-export async function receiveForm(
-  core: Core,
-  em: EntityManager,
-  actor: Actor,
-  request: FastifyRequest,
-  describe: (field: string) => string = (field) => `Invalid ${field}`,
-): Promise<{ files: Map<string, Asset>; fields: Map<string, string> }> {
-  const files = new Map<string, Asset>();
-  const fields = new Map<string, string>();
-  if (!request.isMultipart()) throw badInput('Expected a multipart/form-data body');
-  // busboy's own complaints (no boundary, a body cut short) are the client's malformed body, not a server fault.
-  const malformed = (error: unknown) => badInput(`Invalid multipart body: ${(error as Error).message}`);
-  const parts = request.parts();
-  for (;;) {
-    const next = await parts.next().catch((error: unknown) => {
-      throw (error as { statusCode?: number }).statusCode ? error : malformed(error);
-    });
-    if (next.done) break;
-    const part = next.value;
-    if (part.type === 'file') {
-      const file = part as MultipartFile;
-      try {
-        files.set(file.fieldname, await core.uploads.upload(em, actor, { filename: file.filename, content: file.file }));
-      } catch (error) {
-        // @fastify/multipart stops a file at UPLOAD_MAX_BYTES; the documents answer an oversized file as bad input (400).
-        const refused = (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' ? fileTooLarge(core.config.UPLOAD_MAX_BYTES) : error;
-        if (refused instanceof AppError) throw new AppError(refused.code, `${describe(file.fieldname)}: ${refused.message}`, refused.details);
-        if (file.file.errored) throw malformed(file.file.errored);
-        throw error;
-      }
-    } else {
-      fields.set(part.fieldname, String(part.value));
-    }
-  }
-  return { files, fields };
-}
+/** 002's requests, one contract each. */
+const inferenceForm = z.object({ use_cache: z.boolean().optional().describe('Use cached preprocessing (default true)') });
+const configRequest = z.object({
+  guidance_scale: z.number().optional(),
+  inference_steps: z.number().int().optional(),
+  enable_cache: z.boolean().optional(),
+});
+const taskParams = z.object({ id: z.string().min(1).describe('Task id') });
 
 const GB = 1024 ** 3;
 
@@ -125,83 +70,128 @@ const orElse = <T>(request: FastifyRequest, what: string, read: Promise<T>, fall
 /** GPUs of the live workers (from their heartbeats); none where workers run on CPU only. */
 const liveGpus = (core: Core, request: FastifyRequest) => orElse(request, 'GPU list', core.workers.resources().then((r) => r.gpus), []);
 
+/** Engine families that run Hallo2 talking heads (the builtin renderer and ComfyUI's hallo2 workflow). */
+const TALKING_HEAD_ENGINES = ['builtin', 'comfyui'];
+
+/** The models the live workers serve, as 002 names them: "hallo2" where talking heads run, then each model pack. */
+async function modelsLoaded(core: Core, engines: string[]): Promise<string[]> {
+  const packs = (await core.workers.models()).map((model) => model.name);
+  return [...(engines.some((engine) => TALKING_HEAD_ENGINES.includes(engine)) ? ['hallo2'] : []), ...packs];
+}
+
 /** Document 002: Hallo2 talking-head inference, task management and health. */
 export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
   const started = Date.now();
+  const doc = familyDoc(family, tags, 'optional');
+  const params = contract('TaskParams', taskParams);
 
-  app.get('/health', { config: { family }, schema: { tags, summary: 'Simple health check' } }, async (request, reply) => {
-    const [workers, gpus] = await Promise.all([orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }), liveGpus(core, request)]);
-    return reply.status(workers.total > 0 ? 200 : 503).send({
-      status: workers.total > 0 ? 'healthy' : 'unhealthy',
-      gpu_available: gpus.length > 0,
-      gpu_count: gpus.length,
-      gpu_name: gpus[0]?.name ?? null,
-    });
-  });
+  app.get(
+    '/health',
+    {
+      config: { family },
+      schema: doc('health', 'Simple health check (503 when no worker runs)', {
+        access: 'public',
+        ok: toJsonSchema(z.object({ status: z.enum(['healthy', 'unhealthy']), gpu_available: z.boolean(), gpu_count: z.number().int(), gpu_name: z.string().nullable() }), 'output'),
+      }),
+    },
+    async (request, reply) => {
+      const [workers, gpus] = await Promise.all([orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }), liveGpus(core, request)]);
+      return reply.status(workers.total > 0 ? 200 : 503).send({
+        status: workers.total > 0 ? 'healthy' : 'unhealthy',
+        gpu_available: gpus.length > 0,
+        gpu_count: gpus.length,
+        gpu_name: gpus[0]?.name ?? null,
+      });
+    },
+  );
 
-  app.get('/api/v1/health', { config: { family }, schema: { tags: [...tags, 'Video platform (003)'], summary: 'Detailed health check' } }, async (request, reply) => {
-    const [workers, counts, gpus] = await Promise.all([
-      orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }),
-      orElse(request, 'task counts', countJobsByStatus(core), {} as Awaited<ReturnType<typeof countJobsByStatus>>),
-      liveGpus(core, request),
-    ]);
-    const healthy = workers.total > 0;
-    return reply.status(healthy ? 200 : 503).send({
-      status: healthy ? 'healthy' : 'unhealthy',
-      timestamp: new Date().toISOString(),
-      uptime: Math.round((Date.now() - started) / 100) / 10,
-      models_loaded: workers.engines,
-      workers: workers.total,
-      gpu: {
-        available: gpus.length > 0,
-        count: gpus.length,
-        devices: gpus.map((gpu, index) => ({
-          index,
-          name: gpu.name,
-          memory_allocated: `${(gpu.usedVram / GB).toFixed(1)} GB`,
-          memory_total: `${Math.round(gpu.totalVram / GB)} GB`,
-          worker_id: gpu.workerId,
-        })),
-      },
-      tasks: {
-        queued: counts.QUEUED ?? 0,
-        running: counts.PROCESSING ?? 0,
-        completed: counts.COMPLETED ?? 0,
-        failed: counts.FAILED ?? 0,
-        cancelled: counts.CANCELLED ?? 0,
-      },
-    });
-  });
+  app.get(
+    '/api/v1/health',
+    {
+      config: { family },
+      schema: doc('healthDetailed', 'Detailed health check (503 when no worker runs)', {
+        tags: both,
+        access: 'public',
+        ok: toJsonSchema(
+          z.object({
+            status: z.enum(['healthy', 'unhealthy']),
+            timestamp: z.string(),
+            uptime: z.number(),
+            models_loaded: z.array(z.string()),
+            workers: z.number().int(),
+            gpu: z.object({ available: z.boolean(), count: z.number().int(), devices: z.array(z.record(z.string(), z.unknown())) }),
+            tasks: z.object({ queued: z.number().int(), running: z.number().int(), completed: z.number().int(), failed: z.number().int(), cancelled: z.number().int() }),
+          }),
+          'output',
+        ),
+      }),
+    },
+    async (request, reply) => {
+      const [workers, counts, gpus] = await Promise.all([
+        orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }),
+        orElse(request, 'task counts', countJobsByStatus(core), {} as Awaited<ReturnType<typeof countJobsByStatus>>),
+        liveGpus(core, request),
+      ]);
+      const healthy = workers.total > 0;
+      return reply.status(healthy ? 200 : 503).send({
+        status: healthy ? 'healthy' : 'unhealthy',
+        timestamp: isoSeconds(new Date()),
+        uptime: Math.round((Date.now() - started) / 100) / 10,
+        models_loaded: await orElse(request, 'model list', modelsLoaded(core, workers.engines), []),
+        workers: workers.total,
+        gpu: {
+          available: gpus.length > 0,
+          count: gpus.length,
+          devices: gpus.map((gpu, index) => ({
+            index,
+            name: gpu.name,
+            memory_allocated: `${(gpu.usedVram / GB).toFixed(1)} GB`,
+            memory_total: `${Math.round(gpu.totalVram / GB)} GB`,
+            worker_id: gpu.workerId,
+          })),
+        },
+        tasks: {
+          queued: counts.QUEUED ?? 0,
+          running: counts.PROCESSING ?? 0,
+          completed: counts.COMPLETED ?? 0,
+          failed: counts.FAILED ?? 0,
+          cancelled: counts.CANCELLED ?? 0,
+        },
+      });
+    },
+  );
 
   app.post(
     '/api/v1/inference/hallo2',
     {
       config: { family },
-      schema: {
-        tags,
-        summary: 'Create a talking-head task (multipart: image_file, audio_file, use_cache)',
-        consumes: ['multipart/form-data'],
-        response: {
-          200: { type: 'object', properties: { task_id: { type: 'string' }, status: { type: 'string' }, message: { type: 'string' } } },
-          400: errorResponse,
-        },
-      },
+      schema: doc('createHallo2Task', 'Create a talking-head task (form: image_file, audio_file, use_cache)', {
+        consumes: FORM_TYPES,
+        body: formContract(inferenceForm, { image_file: 'Source portrait (JPG/PNG)', audio_file: 'Driving audio (WAV/MP3/OGG/M4A)' }),
+        ok: toJsonSchema(z.object({ task_id: z.string(), status: z.literal('queued'), message: z.string() }), 'output'),
+        errors: [500],
+      }),
     },
     withActor(core, async (em, actor, request) => {
       const what = (field: string) => (field === 'audio_file' ? 'Invalid audio file format' : 'Invalid image file format');
-      const { files, fields } = await receiveForm(core, em, actor, request, what);
+      const { files, fields } = await receiveForm(core, em, actor, request, inferenceForm, what);
       const image = files.get('image_file');
       const audio = files.get('audio_file');
       if (!image) throw badInput('image_file is required', { field: 'image_file' });
       if (!audio) throw badInput('audio_file is required', { field: 'audio_file' });
       if (image.kind !== 'IMAGE') throw badInput(`Invalid image file format: got ${image.kind.toLowerCase()}`, { field: 'image_file' });
       if (audio.kind !== 'AUDIO') throw badInput(`Invalid audio file format: got ${audio.kind.toLowerCase()}`, { field: 'audio_file' });
-      const job = await core.jobs.createTalkingHeadJob(em, actor, {
-        imageAssetId: image.id,
-        audioAssetId: audio.id,
-        useCache: truthy(fields.get('use_cache')),
-      });
-      return { task_id: job.id, status: 'queued', message: 'Inference task queued successfully' };
+      try {
+        const job = await core.jobs.createTalkingHeadJob(em, actor, { imageAssetId: image.id, audioAssetId: audio.id, useCache: fields.use_cache });
+        return { task_id: job.id, status: 'queued', message: 'Inference task queued successfully' };
+      } catch (error) {
+        // The document's wording for a task that could not be queued (the queue or database down, a server fault).
+        // An unexpected error's own text stays in the log; the client reads "Unexpected error" after the prefix.
+        const failure = toFailure(error);
+        if (failure.status < 500) throw error;
+        request.log.error({ err: error }, 'talking-head task could not be queued');
+        throw new HttpFailure(failure.status, failure.code, `Failed to submit task: ${failure.message}`);
+      }
     }),
   );
 
@@ -209,30 +199,26 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
     '/api/v1/inference/hallo2/config',
     {
       config: { family },
-      schema: {
-        tags,
-        summary: "Set the caller's talking-head inference parameters",
-        body: {
-          type: 'object',
-          properties: { guidance_scale: { type: 'number' }, inference_steps: { type: 'integer' }, enable_cache: { type: 'boolean' } },
-        },
-        response: { 200: { type: 'object', properties: { status: { type: 'string' }, message: { type: 'string' } } } },
-      },
+      schema: doc('configureHallo2', "Set the caller's talking-head inference parameters", {
+        body: contract('Hallo2Config', configRequest),
+        ok: toJsonSchema(z.object({ status: z.literal('success'), message: z.string() }), 'output'),
+      }),
     },
     withActor(core, async (em, actor, request) => {
-      const body = (request.body ?? {}) as { guidance_scale?: number; inference_steps?: number; enable_cache?: boolean };
-      await setTalkingHeadConfig(em, actor.userId, {
-        guidanceScale: body.guidance_scale,
-        inferenceSteps: body.inference_steps,
-        enableCache: body.enable_cache,
-      });
+      const body = request.body as z.output<typeof configRequest>;
+      await setTalkingHeadConfig(em, actor.userId, { guidanceScale: body.guidance_scale, inferenceSteps: body.inference_steps, enableCache: body.enable_cache });
       return { status: 'success', message: 'Configuration updated successfully' };
     }),
   );
 
   app.get(
     '/api/v1/tasks',
-    { config: { family }, schema: { tags, summary: "The caller's most recent tasks (up to 100), keyed by id" } },
+    {
+      config: { family },
+      schema: doc('listTasks', "The caller's most recent tasks (up to 100), keyed by id", {
+        ok: toJsonSchema(z.object({ tasks: z.record(z.string(), taskAnswer), count: z.number().int() }), 'output'),
+      }),
+    },
     withActor(core, async (em, actor) => {
       const page = await core.jobs.listJobs(em, actor, { first: 100 });
       const tasks = Object.fromEntries(page.edges.map(({ node }) => [node.id, taskView(node)]));
@@ -240,36 +226,39 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
     }),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/api/v1/tasks/:id',
-    {
-      config: { family },
-      schema: { tags: [...tags, 'Video platform (003)'], summary: 'A task (both documents read this view)', response: { 200: taskSchema, 404: errorResponse } },
-    },
+    { config: { family }, schema: doc('getTask', 'A task (002 and 003 both read this view)', { tags: both, params, ok: toJsonSchema(taskAnswer, 'output'), errors: [404] }) },
     withActor(core, async (em, actor, request) => taskView(await core.jobs.getJob(em, actor, (request.params as { id: string }).id))),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/api/v1/tasks/:id/video',
-    { config: { family }, schema: { tags, summary: 'Download the MP4 of a completed task (404 missing, 400 not completed)' } },
-    async (request, reply) => {
-      const handler = withActor(core, async (em, actor) => {
-        const job = await core.jobs.getJob(em, actor, request.params.id);
-        if (job.status !== 'COMPLETED') throw new HttpFailure(400, 'TASK_NOT_COMPLETED', `Task ${job.id} is ${lowerStatus(job)}, not completed`);
-        const videoId = jobFiles(job).mainId;
-        if (!videoId || (job.kind !== 'VIDEO' && job.kind !== 'TALKING_HEAD')) throw new HttpFailure(404, 'NOT_FOUND', 'Video file not found');
-        return core.assets.openAsset(em, actor, videoId);
-      });
-      const { asset, stream } = await handler(request);
-      return reply.type(asset.mime).header('content-length', String(asset.bytes)).header('content-disposition', 'attachment; filename="output.mp4"').send(stream);
+    {
+      config: { family },
+      schema: doc('getTaskVideo', 'Download the MP4 of a completed task (404 missing, 400 not completed)', {
+        params,
+        produces: ['video/mp4'],
+        ok: { content: { 'video/mp4': { schema: { type: 'string', format: 'binary' } } } },
+        okDescription: 'The video',
+        errors: [404],
+      }),
     },
+    withActor(core, async (em, actor, request, reply) => {
+      const job = await core.jobs.getJob(em, actor, (request.params as { id: string }).id);
+      if (job.status !== 'COMPLETED') throw new HttpFailure(400, 'TASK_NOT_COMPLETED', `Task ${job.id} is ${lowerStatus(job)}, not completed`);
+      const videoId = jobFiles(job).mainId;
+      if (!videoId || (job.kind !== 'VIDEO' && job.kind !== 'TALKING_HEAD')) throw new HttpFailure(404, 'NOT_FOUND', 'Video file not found');
+      const { asset, stream } = await core.assets.openAsset(em, actor, videoId);
+      return reply.type(asset.mime).header('content-length', String(asset.bytes)).header('content-disposition', 'attachment; filename="output.mp4"').send(stream);
+    }),
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post(
     '/api/v1/tasks/:id/logs',
     {
       config: { family },
-      schema: { tags, summary: "A task's log", response: { 200: { type: 'object', properties: { task_id: { type: 'string' }, logs: { type: 'string' } } } } },
+      schema: doc('getTaskLogs', "A task's log", { params, ok: toJsonSchema(z.object({ task_id: z.string(), logs: z.string() }), 'output'), errors: [404] }),
     },
     withActor(core, async (em, actor, request) => {
       const id = (request.params as { id: string }).id;
@@ -278,29 +267,26 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
     }),
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/api/v1/tasks/:id',
     {
       config: { family },
-      schema: {
-        tags,
-        summary: 'Cancel a queued or running task',
-        response: {
-          200: { type: 'object', properties: { status: { type: 'string' }, task_id: { type: 'string' }, message: { type: 'string' } } },
-          400: { type: 'object', properties: { status: { type: 'string' }, detail: { type: 'string' }, error_code: { type: 'string' } } },
-        },
-      },
+      schema: doc('cancelTask', 'Cancel a queued or running task', {
+        params,
+        ok: toJsonSchema(z.object({ status: z.literal('cancelled'), task_id: z.string(), message: z.string() }), 'output'),
+        errors: [404],
+      }),
     },
     async (request, reply) => {
-      const handler = withActor(core, (em, actor) => core.jobs.cancelJob(em, actor, request.params.id));
+      const handler = withActor(core, (em, actor) => core.jobs.cancelJob(em, actor, (request.params as { id: string }).id));
       try {
-        const job = await handler(request);
+        const job = await handler(request, reply);
         return { status: 'cancelled', task_id: job.id, message: 'Task cancelled successfully' };
       } catch (error) {
-        // The document's own shape for a task that can no longer be cancelled.
-        if (error instanceof AppError && error.code === 'CONFLICT') {
-          return reply.status(400).send({ status: 'error', detail: error.message, error_code: 'TASK_NOT_CANCELLABLE' });
-        }
+        // The document's own shape for a task that is unknown or can no longer be cancelled: `status: "error"` first.
+        const failure = toFailure(error);
+        if (failure.code === 'CONFLICT') return reply.status(400).send({ status: 'error', detail: failure.message, error_code: 'TASK_NOT_CANCELLABLE' });
+        if (failure.code === 'NOT_FOUND') return reply.status(404).send({ status: 'error', detail: failure.message, error_code: 'NOT_FOUND' });
         throw error;
       }
     },

@@ -1,22 +1,36 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Core } from '../src/core.ts';
 import { badInput } from '../src/services/errors.ts';
 import { absoluteUrl, assetPath } from '../src/services/public-url.ts';
-import { type CompatFailure, jobFailure, jobFiles, syncWaitMs, withActor } from './compat.common.ts';
-import { receiveForm } from './talking-head.routes.ts';
-
-const ERROR_TITLES: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 408: 'Timeout', 409: 'Conflict', 429: 'Too many requests' };
-
-/** `{error, details}`: the video generator document's (004) error body. */
-export function videoGeneratorError(failure: CompatFailure) {
-  const error = failure.status >= 500 ? 'Server error' : (ERROR_TITLES[failure.status] ?? 'Invalid input');
-  return { error, details: failure.message, code: failure.code };
-}
+import { jobFiles, withActor } from './compat.common.ts';
+import { formContract, toJsonSchema } from './rest.contract.ts';
+import { receiveForm } from './rest.form.ts';
+import { familyDoc, FORM_TYPES } from './rest.route.ts';
+import { waitForResult } from './rest.wait.ts';
 
 const family = 'video-generator' as const;
-const tags = ['Video generator (004)'];
-const errorResponse = { type: 'object', properties: { error: { type: 'string' }, details: { type: 'string' }, code: { type: 'string' } } };
+const doc = familyDoc(family, ['Video generator (004)'], 'optional');
 const ASSET_URL = /\/files\/([0-9a-f-]{36})(?:[/?#]|$)/i;
+
+/** 004's requests, one contract each: the upload form has only its file; the generate form four text fields. */
+const uploadForm = z.object({});
+const generateForm = z.object({
+  imageUrl: z.string().trim().min(1, 'imageUrl is required').describe('The URL /api/upload returned'),
+  text: z.string().trim().min(1, 'text is required').describe('What happens in the scene'),
+  serverUrl: z.string().trim().optional().describe('A ComfyUI server (must be on COMFYUI_ALLOWED_SERVERS)'),
+  comfyPipeline: z.string().trim().optional().describe('A workflow of the library, by name'),
+});
+
+const generateAnswer = z.object({
+  image: z.string().nullable(),
+  video: z.string().nullable(),
+  workflowResponse: z.record(z.string(), z.unknown()).optional(),
+  isDemo: z.boolean(),
+  taskId: z.string(),
+  status: z.string(),
+  poll_url: z.string().optional().describe('Present while the job runs on: where to poll it'),
+});
 
 /** Document 004: upload an image, then make a video from it and a text. */
 export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
@@ -24,17 +38,16 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
     '/api/upload',
     {
       config: { family },
-      schema: {
-        tags,
-        summary: 'Upload an image (multipart field "image")',
-        consumes: ['multipart/form-data'],
-        response: { 200: { type: 'object', properties: { imageUrl: { type: 'string' } } }, 400: errorResponse },
-      },
+      schema: doc('uploadImage', 'Upload an image (form field "image")', {
+        consumes: FORM_TYPES,
+        body: formContract(uploadForm, { image: 'The image (JPG, PNG or GIF)' }),
+        ok: toJsonSchema(z.object({ imageUrl: z.string() }), 'output'),
+      }),
     },
     withActor(core, async (em, actor, request) => {
-      const { files } = await receiveForm(core, em, actor, request, () => 'Invalid image');
+      const { files } = await receiveForm(core, em, actor, request, uploadForm, () => 'Invalid image');
       const image = files.get('image');
-      if (!image) throw badInput('The form has no "image" file');
+      if (!image) throw badInput(request.isMultipart() ? 'The form has no "image" file' : 'The image must be sent as a file in a multipart/form-data body');
       if (image.kind !== 'IMAGE') throw badInput(`Invalid image: got ${image.kind.toLowerCase()}; JPG, PNG or GIF expected`);
       return { imageUrl: absoluteUrl(assetPath(image.id)) };
     }),
@@ -44,48 +57,21 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
     '/api/generate',
     {
       config: { family, rateLimit: 'generateVideo' },
-      schema: {
-        tags,
-        summary: 'Generate a video from an uploaded image and a text (form fields imageUrl, text, serverUrl?, comfyPipeline?)',
-        consumes: ['multipart/form-data', 'application/json'],
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              image: { type: ['string', 'null'] },
-              video: { type: ['string', 'null'] },
-              workflowResponse: { type: 'object', additionalProperties: true },
-              isDemo: { type: 'boolean' },
-              taskId: { type: 'string' },
-              status: { type: 'string' },
-            },
-          },
-          400: errorResponse,
-          500: errorResponse,
-        },
-      },
+      schema: doc('generateVideoFromImage', 'Generate a video from an uploaded image and a text', {
+        consumes: [...FORM_TYPES, 'application/json'],
+        body: formContract(generateForm, {}),
+        ok: toJsonSchema(generateAnswer, 'output'),
+        errors: [408, 500],
+      }),
     },
-    withActor(core, async (em, actor, request) => {
-      const fields = request.isMultipart()
-        ? (await receiveForm(core, em, actor, request)).fields
-        : // Form fields are strings; a JSON body's other types are dropped, so a number where text goes is "missing".
-          new Map(Object.entries((request.body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-      const imageUrl = fields.get('imageUrl');
-      const text = fields.get('text');
-      if (!imageUrl) throw badInput('imageUrl is required', { field: 'imageUrl' });
-      if (!text?.trim()) throw badInput('text is required', { field: 'text' });
-      const assetId = ASSET_URL.exec(imageUrl)?.[1];
+    withActor(core, async (em, actor, request, reply) => {
+      const { fields } = await receiveForm(core, em, actor, request, generateForm);
+      const assetId = ASSET_URL.exec(fields.imageUrl)?.[1];
       if (!assetId) throw badInput('imageUrl must be a URL returned by /api/upload', { field: 'imageUrl' });
-      const pipeline = fields.get('comfyPipeline')?.trim();
-      if (pipeline) {
+      if (fields.comfyPipeline) {
         // A library workflow on ComfyUI; serverUrl, if any, must be on COMFYUI_ALLOWED_SERVERS (checked by the service).
-        const created = await core.comfy.executeSaved(em, actor, {
-          name: pipeline,
-          params: { prompt: text, image: assetId },
-          serverUrl: fields.get('serverUrl')?.trim() || null,
-        });
-        const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
-        if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
+        const created = await core.comfy.executeSaved(em, actor, { name: fields.comfyPipeline, params: { prompt: fields.text, image: assetId }, serverUrl: fields.serverUrl || null });
+        const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true });
         const assets = await core.assets.listJobAssets(em, [job.id]);
         const url = (kind: string) => {
           const asset = assets.find((a) => a.kind === kind);
@@ -99,14 +85,14 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
           isDemo: false,
           taskId: job.id,
           status: job.status.toLowerCase(),
+          ...(pending ? { poll_url: pending.poll_url } : {}),
         };
       }
       // Without a pipeline the default engine makes the video; serverUrl alone is not contacted.
-      const created = await core.jobs.createVideoJob(em, actor, { prompt: text, imageAssetId: assetId });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
-      if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
+      const created = await core.jobs.createVideoJob(em, actor, { prompt: fields.text, imageAssetId: assetId });
+      const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true });
       const files = jobFiles(job);
-      return { image: files.thumbnail, video: files.main, isDemo: false, taskId: job.id, status: job.status.toLowerCase() };
+      return { image: files.thumbnail, video: files.main, isDemo: false, taskId: job.id, status: job.status.toLowerCase(), ...(pending ? { poll_url: pending.poll_url } : {}) };
     }),
   );
 }

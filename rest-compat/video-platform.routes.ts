@@ -1,101 +1,63 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Core } from '../src/core.ts';
-import {
-  type CompatFailure,
-  estimatedSeconds,
-  isoSeconds,
-  jobFailure,
-  jobFiles,
-  lowerStatus,
-  resultMetadata,
-  syncWaitMs,
-  withActor,
-} from './compat.common.ts';
-
-/** FastAPI's `{detail}` as the video platform (003) and image service (001) clients read it, plus a code. */
-export function videoPlatformError(failure: CompatFailure) {
-  return { detail: failure.message, error_code: failure.code };
-}
+import { estimatedSeconds, isoSeconds, jobFiles, lowerStatus, resultMetadata, withActor } from './compat.common.ts';
+import { toImageInput001 } from './image-service.contract.ts';
+import { contract, toJsonSchema } from './rest.contract.ts';
+import { routeSchema } from './rest.route.ts';
+import { pendingFields, taskStatus, waitForResult } from './rest.wait.ts';
+import { type ImageRequest, imageRequest, speaks003, toImageInput003, toVideoInput003, videoRequest003 } from './video-platform.contract.ts';
 
 const family = 'video-platform' as const;
-const security = [{ bearer: [] }];
 
-const imageRequest = {
-  type: 'object',
-  required: ['prompt'],
-  properties: {
-    prompt: { type: 'string' },
-    negative_prompt: { type: 'string' },
-    width: { type: 'integer' },
-    height: { type: 'integer' },
-    num_images: { type: 'integer' },
-    provider_id: { type: 'string' },
-    style: { type: 'string' },
-    guidance_scale: { type: 'number' },
-    steps: { type: 'integer' },
-    num_inference_steps: { type: 'integer' },
-    seed: { type: 'integer' },
-    character_id: { type: 'string' },
-    project_id: { type: 'string' },
-    extra_params: { type: 'object', additionalProperties: true },
-    timeout: { type: 'integer' },
-    priority: { type: 'integer' },
-  },
-};
+const imageAnswer = z.object({
+  task_id: z.string(),
+  status: taskStatus,
+  estimated_time: z.number().int(),
+  created_at: z.string(),
+  success: z.boolean(),
+  image_urls: z.array(z.string()),
+  cost: z.number(),
+  provider_id: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  ...pendingFields,
+});
 
-const imageAnswer = {
-  type: 'object',
-  properties: {
-    task_id: { type: 'string' },
-    status: { type: 'string' },
-    estimated_time: { type: 'integer' },
-    created_at: { type: 'string' },
-    success: { type: 'boolean' },
-    image_urls: { type: 'array', items: { type: 'string' } },
-    cost: { type: 'number' },
-    provider_id: { type: ['string', 'null'] },
-    metadata: { type: 'object', additionalProperties: true },
-  },
-};
+const videoAnswer = z.object({
+  task_id: z.string(),
+  status: z.string(),
+  estimated_time: z.number().int(),
+  created_at: z.string(),
+  result: z.object({ output_path: z.string().nullable(), thumbnail: z.string().nullable() }).nullable(),
+  ...pendingFields,
+});
 
 /**
- * Document 003 (and the shared POST /api/v1/images/generate of document 001): one superset answer. The
- * request waits for the images up to the sync timeout (Prefer: respond-async returns at once, queued).
+ * Document 003 (and the shared POST /api/v1/images/generate of document 001): one superset answer. The request
+ * waits for the images as long as its timeout allows (Prefer: respond-async returns at once, queued).
  */
 export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
   app.post(
     '/api/v1/images/generate',
     {
       config: { family, rateLimit: 'generateImage' },
-      schema: {
+      schema: routeSchema({
+        family,
         tags: ['Video platform (003)', 'Image service (001)'],
-        security,
+        operationId: 'generateImages',
         summary: 'Generate images; answers task fields (003) and image_urls/cost/metadata (001) together',
-        body: imageRequest,
-        response: { 200: imageAnswer },
-      },
+        access: 'bearer',
+        body: contract('ImageRequest', imageRequest),
+        ok: toJsonSchema(imageAnswer, 'output'),
+        errors: [408, 500],
+      }),
     },
-    withActor(core, async (em, actor, request) => {
-      const body = request.body as Record<string, any>;
-      const created = await core.jobs.createImageJob(em, actor, {
-        prompt: body.prompt,
-        negativePrompt: body.negative_prompt,
-        width: body.width,
-        height: body.height,
-        numImages: body.num_images,
-        providerId: body.provider_id,
-        style: body.style,
-        guidance: body.guidance_scale,
-        steps: body.num_inference_steps ?? body.steps,
-        seed: body.seed,
-        characterId: body.character_id ? await core.profiles.characterIdOf(em, body.character_id) : undefined,
-        projectId: body.project_id ? await core.profiles.presetIdOf(em, body.project_id) : undefined,
-        extraParams: body.extra_params,
-        timeout: body.timeout,
-        priority: body.priority,
-      });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
-      if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
+    withActor(core, async (em, actor, request, reply) => {
+      const body = request.body as ImageRequest;
+      const input = speaks003(body) ? await toImageInput003(core, em, body) : await toImageInput001(core, em, body);
+      const created = await core.jobs.createImageJob(em, actor, input);
+      const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout });
+      const route = (job.input as { route?: { chain?: { providerName: string }[] } }).route;
       return {
         task_id: job.id,
         status: lowerStatus(job),
@@ -104,8 +66,9 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
         success: job.status === 'COMPLETED',
         image_urls: jobFiles(job).urls,
         cost: Number(job.cost ?? 0),
-        provider_id: (job.input as { providerId?: string | null }).providerId ?? null,
+        provider_id: (await providerSlugOf(core, em, job)) ?? route?.chain?.[0]?.providerName ?? null,
         metadata: { enhanced_prompt: null, analysis: null, vision_analysis: null, ...resultMetadata(job) },
+        ...pending,
       };
     }),
   );
@@ -114,71 +77,21 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
     '/api/v1/videos/generate',
     {
       config: { family, rateLimit: 'generateVideo' },
-      schema: {
+      schema: routeSchema({
+        family,
         tags: ['Video platform (003)'],
-        security,
+        operationId: 'generateVideo',
         summary: 'Generate a video from scenes; answers at once with a task to poll (Prefer: wait=N waits)',
-        body: {
-          type: 'object',
-          properties: {
-            prompt: { type: 'string' },
-            scenes: {
-              type: 'array',
-              items: {
-                type: 'object',
-                description: 'A scene: prompt and duration, or an id naming a scene profile (whose prompt and duration the scene then uses unless it gives its own).',
-                properties: { id: { type: ['integer', 'string'] }, prompt: { type: 'string' }, duration: { type: 'number' } },
-              },
-            },
-            video_config: {
-              type: 'object',
-              properties: { fps: { type: 'integer' }, resolution: { type: 'string' }, upscale: { type: 'boolean' } },
-            },
-            character_id: { type: 'string' },
-            project_id: { type: 'string' },
-            image_asset_id: { type: 'string' },
-            seed: { type: 'integer' },
-            timeout: { type: 'integer' },
-            priority: { type: 'integer' },
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              task_id: { type: 'string' },
-              status: { type: 'string' },
-              estimated_time: { type: 'integer' },
-              created_at: { type: 'string' },
-              result: { type: ['object', 'null'], properties: { output_path: { type: ['string', 'null'] }, thumbnail: { type: ['string', 'null'] } } },
-            },
-          },
-        },
-      },
+        access: 'bearer',
+        body: contract('VideoPlatformVideoRequest', videoRequest003),
+        ok: toJsonSchema(videoAnswer, 'output'),
+        errors: [408, 500],
+      }),
     },
-    withActor(core, async (em, actor, request) => {
-      const body = request.body as Record<string, any>;
-      const asked = body.scenes as { id?: number | string; prompt?: string; duration?: number }[] | undefined;
-      // A scene whose id is a name (not the document's 0, 1, ... positions) cites the scene profile of that name.
-      const scenes = asked
-        ? await core.scenes.resolve(
-            em,
-            asked.map((s) => ({ sceneProfileId: typeof s.id === 'string' && !/^\d+$/.test(s.id) ? s.id : null, prompt: s.prompt, duration: s.duration })),
-          )
-        : undefined;
-      const created = await core.jobs.createVideoJob(em, actor, {
-        prompt: body.prompt ?? scenes?.map((s) => s.prompt).join('; ') ?? '',
-        scenes,
-        videoConfig: body.video_config,
-        imageAssetId: body.image_asset_id,
-        characterId: body.character_id ? await core.profiles.characterIdOf(em, body.character_id) : undefined,
-        projectId: body.project_id ? await core.profiles.presetIdOf(em, body.project_id) : undefined,
-        seed: body.seed,
-        timeout: body.timeout,
-        priority: body.priority,
-      });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, false));
-      if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
+    withActor(core, async (em, actor, request, reply) => {
+      const body = request.body as z.output<typeof videoRequest003>;
+      const created = await core.jobs.createVideoJob(em, actor, await toVideoInput003(core, em, body));
+      const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: false, timeoutSeconds: body.timeout });
       const files = jobFiles(job);
       return {
         task_id: job.id,
@@ -186,7 +99,18 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
         estimated_time: await estimatedSeconds(core, em, job),
         created_at: isoSeconds(job.createdAt),
         result: job.status === 'COMPLETED' ? { output_path: files.main, thumbnail: files.thumbnail } : null,
+        ...pending,
       };
     }),
+  );
+}
+
+/** The provider that made a job's images, by the slug 001's clients know it as. */
+async function providerSlugOf(core: Core, em: Parameters<typeof core.providers.get>[0], job: { result?: unknown; input: unknown }) {
+  const used = (job.result as { provider?: { id?: string } } | null)?.provider?.id ?? (job.input as { providerId?: string | null }).providerId;
+  if (!used) return null;
+  return core.providers.get(em, used).then(
+    (provider) => provider.slug,
+    () => used,
   );
 }

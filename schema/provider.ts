@@ -18,6 +18,7 @@ const ProviderRef = builder.objectRef<Provider>('Provider').implement({
   description: 'A paid image API account. Its key is never returned: only a masked hint.',
   fields: (t) => ({
     id: t.exposeID('id'),
+    slug: t.exposeString('slug', { description: 'A stable id ("openai_default"), accepted wherever the id is.' }),
     name: t.exposeString('name'),
     type: t.field({ type: ProviderTypeEnum, resolve: (p) => p.type }),
     isActive: t.exposeBoolean('isActive'),
@@ -141,6 +142,7 @@ const ConfigureProviderInput = builder.inputType('ConfigureProviderInput', {
   fields: (t) => ({
     type: t.field({ type: ProviderTypeEnum, required: true }),
     name: t.string({ required: true }),
+    slug: t.string({ required: false, description: 'Defaults to the name in snake case ("PiAPI Default" → "piapi_default").' }),
     apiKey: t.string({ required: true, description: 'Stored encrypted; never returned.' }),
     config: t.field({ type: 'JSON', required: false, description: 'e.g. {"prices": {...}, "default_service": "midjourney", "webhook_url": "..."}' }),
     isDefault: t.boolean({ required: false }),

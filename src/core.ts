@@ -17,6 +17,7 @@ import { ProfileService } from './services/profile.service.ts';
 import { ConfigFilesService } from './services/config-files.service.ts';
 import { SceneProfileService } from './services/scene-profile.service.ts';
 import { createLogger } from './config/logger.ts';
+import { parseEngineAliases } from './services/engine-aliases.ts';
 import { ProviderService, providerKeySecret } from './services/provider.service.ts';
 import { QuotaService } from './services/quota.service.ts';
 import { UploadService } from './services/upload.service.ts';
@@ -79,7 +80,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
   const queues = new GenerationQueues(redis, config.QUEUE_PREFIX);
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
   const storage = createStorage(config);
-  const profiles = new ProfileService();
+  const profiles = new ProfileService(parseEngineAliases(config.ENGINE_ALIASES));
   const quotas = new QuotaService({
     imagesPerDay: config.QUOTA_IMAGES_PER_DAY ?? null,
     videosPerDay: config.QUOTA_VIDEOS_PER_DAY ?? null,

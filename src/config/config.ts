@@ -59,7 +59,21 @@ const envSchema = z.object({
   OPENAI_API_KEY: z.string().optional(),
   PIAPI_API_KEY: z.string().optional(),
   STABLE_DIFFUSION_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: optionalUrl,
+  PIAPI_BASE_URL: optionalUrl,
+  STABLE_DIFFUSION_BASE_URL: optionalUrl,
+  /** Seconds between checks of queue depth (the image service document's BATCH_MONITOR_INTERVAL). */
+  BATCH_MONITOR_INTERVAL: z.coerce.number().positive().default(30),
+  /** Jobs waiting in one queue above which a QUEUE_BACKLOG alert is raised. */
+  ALERT_QUEUE_DEPTH: z.coerce.number().int().positive().default(100),
+  /** Browser origins allowed by CORS: a comma-separated list, or "*"; unset, this machine's pages on loopback (cors.ts). */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean)),
   PROVIDER_ROUTING_RULES: z.string().optional(),
+  /** JSON {name: {engine, workflow?, modelPack?}} adding to the documents' engine names (engine-aliases.ts). */
+  ENGINE_ALIASES: z.string().optional(),
   PROVIDER_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   PROVIDER_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(2000),
   PROVIDER_BREAKER_THRESHOLD: z.coerce.number().int().min(1).default(3),
@@ -93,13 +107,16 @@ const envSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** Unset: talking-head and video-generator while HOST is loopback, none otherwise (see anonymous-families.ts). */
   REST_ANONYMOUS_FAMILIES: z
     .string()
-    .default('')
-    .transform((v) => v.split(',').map((f) => f.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(['talking-head', 'video-generator']))),
+    .optional()
+    .transform((v) => v?.split(',').map((f) => f.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['talking-head', 'video-generator', 'none'])).optional()),
   REST_SYNC_TIMEOUT_SECONDS: z.coerce.number().min(0).max(600).default(60),
   RATE_LIMIT_GLOBAL: z.coerce.number().int().positive().default(500),
+  /** Requests per window for the whole server, all clients together (the media API document's "Global"). */
+  RATE_LIMIT_SERVER: z.coerce.number().int().positive().default(500),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),
   RATE_LIMIT_COMFY_EXECUTE: z.coerce.number().int().positive().default(50),
   RATE_LIMIT_GENERATE_IMAGE: z.coerce.number().int().positive().default(100),

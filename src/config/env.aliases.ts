@@ -5,6 +5,8 @@
 export const ENV_ALIASES: Readonly<Record<string, string>> = {
   // Document 003: "JWT密钥" — the key that signs login tokens.
   SECRET_KEY: 'JWT_SECRET',
+  // Document 004: one ComfyUI server.
+  COMFYUI_SERVER_URL: 'COMFYUI_SERVER_URLS',
 };
 
 export function withAliases(env: Record<string, string | undefined>): Record<string, string | undefined> {

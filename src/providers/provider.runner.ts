@@ -213,5 +213,10 @@ export class ProviderRunner {
       error: details.error?.slice(0, 2000) ?? null,
       at: new Date(),
     });
+    // The image service document's "alertas automáticos: rate limit": the provider's own 429, or ours held back.
+    if (provider && (outcome === 'RATE_LIMITED' || outcome === 'SKIPPED_RATE_LIMIT')) {
+      const why = outcome === 'RATE_LIMITED' ? 'answered 429 (rate limited)' : `is over its ${provider.rateLimitRpm} requests a minute`;
+      await this.providers.raiseAlert(em, 'RATE_LIMITED', provider, `${provider.name} ${why}`, { jobId: job.id, outcome }, 300).catch(() => undefined);
+    }
   }
 }

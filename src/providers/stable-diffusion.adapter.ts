@@ -1,5 +1,6 @@
 import { callJson, fetchImage, isCreditMessage, pollUntil } from './provider.http.ts';
-import { type ProviderAdapter, type ProviderPlan, ProviderCallError } from './provider.types.ts';
+import { batchSizePerCall } from './provider.batch.ts';
+import { type AdapterContext, type ProviderAdapter, type ProviderOutput, type ProviderPlan, type ProviderRequest, ProviderCallError } from './provider.types.ts';
 
 /** The service document: $0.0067–0.010 an image, SD 1.5 cheapest and SDXL dearest. */
 export const STABLE_DIFFUSION_PRICES: Record<string, number> = {
@@ -52,14 +53,31 @@ export const stableDiffusionAdapter: ProviderAdapter = {
     const width = Math.floor((request.width * scale) / 8) * 8;
     const height = Math.floor((request.height * scale) / 8) * 8;
     if (request.extraParams.chaos !== undefined) dropped.push({ param: 'extraParams.chaos', reason: 'Midjourney only' });
-    return { model, width, height, numImages: Math.min(4, request.numImages), dropped, resized: width !== request.width || height !== request.height };
+    // More than a call's 4 are made in several calls (generate).
+    return { model, width, height, numImages: request.numImages, dropped, resized: width !== request.width || height !== request.height };
   },
 
   pricePerImage(plan, prices) {
     return prices[plan.model] ?? STABLE_DIFFUSION_PRICES[plan.model] ?? STABLE_DIFFUSION_PRICES.sdxl!;
   },
 
+  /** Stable-Diffusion.com makes at most 4 images a call: a larger request is made in calls of up to 4. */
   async generate(request, plan, ctx) {
+    const perCall = batchSizePerCall('STABLE_DIFFUSION', plan.model);
+    if (plan.numImages <= perCall) return generateCall(request, plan, ctx);
+    const outputs = [];
+    for (let left = plan.numImages; left > 0; left -= perCall) outputs.push(await generateCall(request, { ...plan, numImages: Math.min(perCall, left) }, ctx));
+    const images = outputs.flatMap((o) => o.images);
+    return { images, billedImages: images.length, extraCost: 0, metadata: { ...outputs[0]!.metadata, calls: outputs.length } };
+  },
+
+  async credits() {
+    // No documented balance endpoint; an exhausted account shows as an "insufficient" error instead.
+    return null;
+  },
+};
+
+async function generateCall(request: ProviderRequest, plan: ProviderPlan, ctx: AdapterContext): Promise<ProviderOutput> {
     const x = request.extraParams;
     const common = {
       key: ctx.apiKey,
@@ -116,10 +134,4 @@ export const stableDiffusionAdapter: ProviderAdapter = {
     if (!urls.length) throw new ProviderCallError('EMPTY_RESULT', 'Stable-Diffusion.com answered without an image', 200);
     const images = await Promise.all(urls.map(async (url) => ({ data: await fetchImage(ctx, { url }) })));
     return { images, billedImages: images.length, extraCost: 0, metadata: { generationId: answer.id ?? null, modelId: plan.model } };
-  },
-
-  async credits() {
-    // No documented balance endpoint; an exhausted account shows as an "insufficient" error instead.
-    return null;
-  },
-};
+}

@@ -219,7 +219,7 @@ export class ComfyService {
   async saveWorkflow(
     em: EntityManager,
     actor: Actor,
-    raw: { name: string; workflow?: unknown; bindings?: unknown; description?: string | null },
+    raw: { name: string; workflow?: unknown; bindings?: unknown; description?: string | null; shared?: boolean | null },
   ): Promise<ComfyWorkflow> {
     await this.ensureSeeded(em);
     const name = parseWorkflowName(raw.name);
@@ -229,18 +229,20 @@ export class ComfyService {
     const existing = await em.findOne(ComfyWorkflow, { name });
     if (existing) {
       if (!this.canChange(actor, existing)) throw forbidden(`Workflow "${name}" belongs to someone else`);
-      Object.assign(existing, { workflow, bindings, description: description ?? existing.description });
+      Object.assign(existing, { workflow, bindings, description: description ?? existing.description, shared: raw.shared ?? existing.shared });
       await em.flush();
       return existing;
     }
-    const row = em.create(ComfyWorkflow, { name, workflow, bindings, description, owner: em.getReference(User, actor.userId) });
+    // An admin's workflow is for everyone unless said otherwise; anyone else's stays private unless shared.
+    const shared = raw.shared ?? isAdmin(actor);
+    const row = em.create(ComfyWorkflow, { name, workflow, bindings, description, shared, owner: em.getReference(User, actor.userId) });
     await flushUnique(em, () => new AppError('CONFLICT', `A workflow named "${name}" was saved meanwhile; save again to replace it`, { field: 'name' }));
     return row;
   }
 
   async listWorkflows(em: EntityManager, actor: Actor): Promise<ComfyWorkflow[]> {
     await this.ensureSeeded(em);
-    const where = isAdmin(actor) ? {} : { $or: [{ owner: null }, { owner: actor.userId }] };
+    const where = isAdmin(actor) ? {} : { $or: [{ owner: null }, { shared: true }, { owner: actor.userId }] };
     return em.find(ComfyWorkflow, where, { orderBy: { name: 'asc' } });
   }
 
@@ -248,7 +250,7 @@ export class ComfyService {
     await this.ensureSeeded(em);
     const name = parseWorkflowName(rawName);
     const row = await em.findOne(ComfyWorkflow, { name });
-    if (!row || (row.owner && !canSeeOwnedBy(actor, row.owner.id))) throw notFound('Workflow', name);
+    if (!row || (row.owner && !row.shared && !canSeeOwnedBy(actor, row.owner.id))) throw notFound('Workflow', name);
     return row;
   }
 

@@ -26,9 +26,13 @@ const common = {
   engine,
   priority: priority.default(5),
   timeout: timeoutSeconds.default(300),
-  characterId: id.nullish(),
-  projectId: id.nullish(),
+  // By id or by unique name (the video platform document names them: "hanli", "xianxia-proj2").
+  characterId: z.string().trim().min(1).max(128).nullish(),
+  projectId: z.string().trim().min(1).max(128).nullish(),
 };
+
+/** The media API document's "Batch size máximo: 4", for the engines that run here; paid providers take more. */
+export const LOCAL_MAX_IMAGES = 4;
 
 export const generateImageInput = z.object({
   prompt,
@@ -38,7 +42,8 @@ export const generateImageInput = z.object({
   steps: z.number().int().min(1).max(150).default(30),
   guidance: z.number().min(0).max(30).default(7.5),
   seed: seed.nullish(),
-  numImages: z.number().int().min(1).max(4).default(1),
+  // PiAPI's batch of 10; providers with smaller batches make it in several calls (provider.batch.ts).
+  numImages: z.number().int().min(1).max(10).default(1),
   style: z.string().trim().min(1).max(64).nullish(),
   providerId: z.string().trim().min(1).max(128).nullish(),
   extraParams: jsonObject.nullish(),
@@ -52,6 +57,9 @@ export const generateImageInput = z.object({
     .transform((v) => (/^\d+$/.test(v) ? `cuda:${v}` : v))
     .nullish(),
   ...common,
+}).refine((v) => v.numImages <= LOCAL_MAX_IMAGES || v.engine === 'provider' || !!v.providerId, {
+  message: `must be at most ${LOCAL_MAX_IMAGES} on local engines (up to 10 with a paid provider)`,
+  path: ['numImages'],
 });
 // extraParams arrives as GraphQL JSON (unknown) and is checked by the schema above.
 export type GenerateImageInput = Nullable<Omit<z.input<typeof generateImageInput>, 'extraParams'>> & { prompt: string; extraParams?: unknown };

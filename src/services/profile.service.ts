@@ -5,6 +5,7 @@ import { Asset } from '../db/entities/asset.entity.ts';
 import { Character } from '../db/entities/character.entity.ts';
 import { ProjectPreset } from '../db/entities/project-preset.entity.ts';
 import { assertEditable } from './config-source.ts';
+import { type EngineAlias, DEFAULT_ENGINE_ALIASES, resolveEngine } from './engine-aliases.ts';
 import { AppError, badInput, notFound } from './errors.ts';
 import { MAX_SEED } from './generation.inputs.ts';
 import { isUuid, type Nullable, parseInput } from './validation.ts';
@@ -44,11 +45,22 @@ const nameTaken = (what: string, value: string) => () => new AppError('CONFLICT'
 
 /** Character profiles and project presets (the video platform's), and how they shape a request. */
 export class ProfileService {
+  private readonly aliases: Readonly<Record<string, EngineAlias>>;
+
+  constructor(aliases: Readonly<Record<string, EngineAlias>> = DEFAULT_ENGINE_ALIASES) {
+    this.aliases = aliases;
+  }
+
+  /** The engine a preset's default_engine names (a family, or a document's name such as "instantid"). */
+  engineAlias(name: string): EngineAlias | null {
+    return resolveEngine(name, this.aliases);
+  }
+
   listCharacters = (em: EntityManager) => em.find(Character, {}, { orderBy: { name: 'asc' } });
   listPresets = (em: EntityManager) => em.find(ProjectPreset, {}, { orderBy: { name: 'asc' }, populate: ['characters'] });
 
   async getCharacter(em: EntityManager, id: string): Promise<Character> {
-    const row = isUuid(id) ? await em.findOne(Character, { id }) : null;
+    const row = await em.findOne(Character, isUuid(id) ? { id } : { name: id });
     if (!row) throw notFound('Character', id);
     return row;
   }
@@ -102,6 +114,10 @@ export class ProfileService {
     const characters = input.characterIds?.length ? await em.find(Character, { id: { $in: input.characterIds } }) : [];
     const missing = (input.characterIds ?? []).filter((cid) => !characters.some((c) => c.id === cid));
     if (missing.length) throw badInput(`Unknown character(s): ${missing.join(', ')}`, { field: 'characterIds' });
+    if (input.defaultEngine && !this.engineAlias(input.defaultEngine)) {
+      const known = ['builtin', 'onnx', 'comfyui', 'provider', ...Object.keys(this.aliases)].join(', ');
+      throw badInput(`Unknown engine "${input.defaultEngine}". Known: ${known} (more through ENGINE_ALIASES)`, { field: 'defaultEngine' });
+    }
     const values = { name: input.name, style: input.style ?? null, defaultEngine: input.defaultEngine ?? null };
     const row = id ? Object.assign(await this.editable(this.getPreset(em, id)), values) : em.create(ProjectPreset, values);
     row.characters.set(characters);
@@ -126,17 +142,19 @@ export class ProfileService {
   async apply<T extends ProfiledRequest>(em: EntityManager, request: T): Promise<T & { engine: string | null }> {
     const out = { ...request, engine: null as string | null };
     if (request.characterId) {
-      const character = await em.findOne(Character, { id: request.characterId });
+      const character = await em.findOne(Character, isUuid(request.characterId) ? { id: request.characterId } : { name: request.characterId });
       if (!character) throw badInput(`Unknown characterId ${request.characterId}`, { field: 'characterId' });
       out.prompt = joinText(character.promptFragment, request.prompt)!;
       out.negativePrompt = joinText(request.negativePrompt, character.negativeFragment);
       out.seed = request.seed ?? character.seed ?? null;
     }
     if (request.projectId) {
-      const preset = await em.findOne(ProjectPreset, { id: request.projectId });
+      const preset = await em.findOne(ProjectPreset, isUuid(request.projectId) ? { id: request.projectId } : { name: request.projectId });
       if (!preset) throw badInput(`Unknown projectId ${request.projectId}`, { field: 'projectId' });
       out.style = request.style ?? preset.style ?? null;
-      out.engine = preset.defaultEngine ?? null;
+      // A document's engine name ("instantid") runs on the family its alias names; one saved before the
+      // alias table existed and matching nothing is passed on, and refused there with the known names.
+      out.engine = preset.defaultEngine ? (this.engineAlias(preset.defaultEngine)?.engine ?? preset.defaultEngine) : null;
     }
     return out;
   }

@@ -11,6 +11,7 @@ import type { ProviderAlertEvent, PubSub } from '../pubsub/pubsub.ts';
 import { GenerationCache, type CacheStats } from '../providers/provider.cache.ts';
 import { KeySealer, maskKey } from '../providers/provider.crypto.ts';
 import { CircuitBreaker, ProviderRateLimits } from '../providers/provider.guards.ts';
+import { providerSlug } from '../providers/provider.batch.ts';
 import { ADAPTERS, featureOf, missingParams, parseRoutingRules, type Route, route, type RoutingRule } from '../providers/provider.routing.ts';
 import type { AdapterContext, ProviderRequest } from '../providers/provider.types.ts';
 import { type Actor, isAdmin } from './actor.ts';
@@ -36,9 +37,12 @@ const providerFields = {
   priority: z.number().int().min(0).max(10_000).nullish(),
   baseUrl: z.url({ protocol: /^https?$/ }).nullish(),
 };
+const slug = z.string().trim().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, "_" or "-"');
 const configureInput = z.object({
   type: z.enum(PROVIDER_TYPES),
   name: z.string().trim().min(1).max(128),
+  /** Defaults to the name in snake case ("PiAPI Default" → "piapi_default"). */
+  slug: slug.nullish(),
   apiKey: z.string().trim().min(1, 'must not be empty').max(1024),
   ...providerFields,
 });
@@ -107,9 +111,12 @@ export const toProviderRequest = (input: ImageJobInput, model: string | null): P
 async function configureProvider(em: EntityManager, sealer: KeySealer, raw: ConfigureProviderInput): Promise<Provider> {
   const input = parseInput(configureInput, raw);
   if (await em.count(Provider, { name: input.name })) throw badInput(`A provider named "${input.name}" exists`, { field: 'name' });
+  const id = input.slug ?? providerSlug(input.name);
+  if (isUuid(id) || (await em.count(Provider, { slug: id }))) throw badInput(`A provider with id "${id}" exists`, { field: 'slug' });
   const provider = em.create(Provider, {
     type: input.type,
     name: input.name,
+    slug: id,
     apiKeyEncrypted: sealer.seal(input.apiKey),
     apiKeyHint: maskKey(input.apiKey),
     config: input.config ?? {},
@@ -131,16 +138,18 @@ async function configureProvider(em: EntityManager, sealer: KeySealer, raw: Conf
  */
 export async function bootstrapProviders(em: EntityManager, config: Config, keySecret: string): Promise<string[]> {
   const sealer = new KeySealer(keySecret);
-  const keys: [ProviderType, string | undefined, string, number][] = [
-    ['OPENAI', config.OPENAI_API_KEY, 'OpenAI Default', 0],
-    ['PIAPI', config.PIAPI_API_KEY, 'PiAPI Default', 10],
-    ['STABLE_DIFFUSION', config.STABLE_DIFFUSION_API_KEY, 'Stable Diffusion Default', 20],
+  // The document's ids: openai_default, piapi_default, stable_diffusion_default.
+  const keys: [ProviderType, string | undefined, string | undefined, string, string, number][] = [
+    // OpenAI's SDK takes OPENAI_BASE_URL with its /v1; the adapter adds that itself.
+    ['OPENAI', config.OPENAI_API_KEY, config.OPENAI_BASE_URL?.replace(/\/v1\/?$/, ''), 'OpenAI Default', 'openai_default', 0],
+    ['PIAPI', config.PIAPI_API_KEY, config.PIAPI_BASE_URL, 'PiAPI Default', 'piapi_default', 10],
+    ['STABLE_DIFFUSION', config.STABLE_DIFFUSION_API_KEY, config.STABLE_DIFFUSION_BASE_URL, 'Stable Diffusion Default', 'stable_diffusion_default', 20],
   ];
   const created: string[] = [];
-  for (const [type, apiKey, name, priority] of keys) {
+  for (const [type, apiKey, baseUrl, name, slug, priority] of keys) {
     if (!apiKey || (await em.count(Provider, { type }))) continue;
     const hasDefault = (await em.count(Provider, { isDefault: true })) > 0;
-    created.push((await configureProvider(em, sealer, { type, name, apiKey, priority, isDefault: !hasDefault })).name);
+    created.push((await configureProvider(em, sealer, { type, name, slug, apiKey, priority, baseUrl, isDefault: !hasDefault })).name);
   }
   return created;
 }
@@ -222,10 +231,23 @@ export class ProviderService {
     return true;
   }
 
+  /** A provider by uuid, slug ("piapi_default"), name, or type ("openai": the preferred active one of that type). */
   async get(em: EntityManager, id: string): Promise<Provider> {
-    const provider = isUuid(id) ? await em.findOne(Provider, { id }) : await em.findOne(Provider, { name: id });
+    const provider = isUuid(id) ? await em.findOne(Provider, { id }) : ((await em.findOne(Provider, { $or: [{ slug: id }, { name: id }] })) ?? (await this.ofType(em, id)));
     if (!provider) throw notFound('Provider', id);
     return provider;
+  }
+
+  private async ofType(em: EntityManager, ref: string): Promise<Provider | null> {
+    const type = ref.toUpperCase().replace(/[^A-Z]+/g, '_');
+    if (!(PROVIDER_TYPES as readonly string[]).includes(type)) return null;
+    const [first] = await em.find(Provider, { type: type as ProviderType }, { orderBy: { isActive: 'desc', isDefault: 'desc', priority: 'asc', name: 'asc' }, limit: 1 });
+    return first ?? null;
+  }
+
+  /** Whether any provider is active: the image service's requests without provider_id then go to the providers. */
+  async anyActive(em: EntityManager): Promise<boolean> {
+    return (await em.count(Provider, { isActive: true })) > 0;
   }
 
   list(em: EntityManager): Promise<Provider[]> {
@@ -310,14 +332,20 @@ export class ProviderService {
     const missing = missingParams(feature, extra);
     if (missing.length) throw badInput(`A ${feature} request needs ${missing.join(' and ')}`, { field: 'extraParams' });
     const active = await em.find(Provider, { isActive: true });
+    let askedId: string | null = null;
     if (input.providerId) {
-      const asked = active.find((p) => p.id === input.providerId || p.name === input.providerId);
+      const ref = input.providerId;
+      const byType = ref.toUpperCase().replace(/[^A-Z]+/g, '_');
+      const asked =
+        active.find((p) => p.id === ref || p.slug === ref || p.name === ref) ??
+        active.filter((p) => p.type === byType).sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.priority - b.priority)[0];
       if (!asked) throw badInput(`No active provider "${input.providerId}"`, { field: 'providerId' });
       if (!ADAPTERS[asked.type].features.includes(feature)) throw badInput(`Provider "${asked.name}" cannot do ${feature}`, { field: 'providerId' });
+      askedId = asked.id;
     }
     const model = typeof extra.model === 'string' ? extra.model : typeof extra.service === 'string' ? extra.service : null;
     const chosen = route(
-      { feature, style: input.style, providerId: input.providerId, model },
+      { feature, style: input.style, providerId: askedId, model },
       active.map((p) => ({ id: p.id, name: p.name, type: p.type, isDefault: p.isDefault, priority: p.priority, costPerImage: Number(p.costPerImage) })),
       this.rules,
     );
@@ -344,7 +372,7 @@ export class ProviderService {
     return createHash('sha256').update(stringify(normalised)).digest('hex');
   }
 
-  async estimateCost(em: EntityManager, raw: unknown): Promise<{ estimatedCost: number; providerId: string; providerName: string; numImages: number }> {
+  async estimateCost(em: EntityManager, raw: unknown): Promise<{ estimatedCost: number; providerId: string; providerSlug: string; providerName: string; numImages: number }> {
     const request = parseInput(generateImageInput, raw);
     const input: ImageJobInput = {
       prompt: request.prompt,
@@ -369,7 +397,7 @@ export class ProviderService {
     const billed = plan.model === 'midjourney' ? 1 : plan.numImages;
     const vision = chosen.feature === 'vision' ? 0.01 + 0.005 * (Array.isArray(input.extraParams?.input_images) ? input.extraParams.input_images.length : 0) : 0;
     const estimatedCost = adapter.pricePerImage(plan, this.prices(provider)) * billed + vision;
-    return { estimatedCost: Math.round(estimatedCost * 1e6) / 1e6, providerId: provider.id, providerName: provider.name, numImages: input.numImages };
+    return { estimatedCost: Math.round(estimatedCost * 1e6) / 1e6, providerId: provider.id, providerSlug: provider.slug, providerName: provider.name, numImages: input.numImages };
   }
 
   /* ---- credits ---- */

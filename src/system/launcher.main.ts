@@ -7,6 +7,7 @@ import { ConfigFileError, readConfigDir } from '../config/config-files.ts';
 import { EnvFileError } from '../config/env-file.ts';
 import { createLogger } from '../config/logger.ts';
 import { firstStartLines, logSetup, migrateAndBootstrap } from '../db/bootstrap.ts';
+import { anonymousBanner } from '../config/anonymous-families.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './postgres.embedded.ts';
 import { RedisNotInstalledError, startLocalRedis, type LocalRedis } from './redis.local.ts';
 
@@ -89,6 +90,7 @@ async function main() {
   await startChild('api', 'rest-compat/main.ts', env);
   await startChild('worker', 'workers/main.ts', env);
   console.log(`Atelier ready at ${config.publicUrl}/graphql`);
+  console.log(anonymousBanner(config));
 }
 
 process.on('SIGINT', () => void stopAll(0));

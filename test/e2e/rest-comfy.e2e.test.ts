@@ -52,7 +52,8 @@ describe('REST media API (000): /comfy routes', () => {
     const status = await getJson(`${system.url}/comfy/status/${response.body.prompt_id}`, headers);
     expect(status.body).toMatchObject({ prompt_id: response.body.prompt_id, status: 'completed', server: comfy.url });
     const history = await getJson(`${system.url}/comfy/history`, headers);
-    expect(history.body.history[response.body.prompt_id]).toMatchObject({ status: 'completed' });
+    // ComfyUI's own /history shape: a map from prompt id to {prompt, outputs, status}.
+    expect(history.body[response.body.prompt_id]).toMatchObject({ status: { status_str: 'success', completed: true }, meta: { status: 'completed' } });
   });
 
   it('answers the documented example workflow and a missing workflow file in the {detail, type} shape', async () => {
@@ -65,9 +66,9 @@ describe('REST media API (000): /comfy routes', () => {
     expect(documented.status).toBe(400);
     expect(documented.body).toEqual({ detail: expect.any(String), type: 'validation_error' });
 
-    const missing = await postJson(`${system.url}/comfy/execute/file`, { workflow_name: 'sdxl_base', timeout: 300, priority: 1, gpu_preference: 0 }, headers);
+    const missing = await postJson(`${system.url}/comfy/execute/file`, { workflow_name: 'sdxl_refiner', timeout: 300, priority: 1, gpu_preference: 0 }, headers);
     expect(missing.status).toBe(404);
-    expect(missing.body).toEqual({ detail: expect.stringContaining('sdxl_base'), type: 'not_found' });
+    expect(missing.body).toEqual({ detail: expect.stringContaining('sdxl_refiner'), type: 'not_found' });
 
     const unauthenticated = await getJson(`${system.url}/comfy/history`);
     expect(unauthenticated.status).toBe(401);

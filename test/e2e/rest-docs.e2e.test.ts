@@ -1,3 +1,4 @@
+import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../helpers/env.ts';
 import { getJson } from '../helpers/media.ts';
@@ -60,12 +61,60 @@ describe('REST API docs', () => {
         'GET /api/v1/images/cache/stats',
         'GET /api/v1/images/providers/{provider_id}/performance',
         'GET /api/v1/images/monitor/alerts',
+        'GET /workflows',
+        'GET /files/{id}',
+        'GET /files/{id}/thumbnail',
+        'GET /livez',
+        'GET /readyz',
       ]),
     );
-    expect(routes.some((r) => r.includes('/graphql') || r.includes('/files'))).toBe(false);
+    expect(routes.some((r) => r.includes('/graphql'))).toBe(false);
+    // Bodies are generated from the routes' zod contracts, markers stripped.
     const body = spec.paths['/generate/image'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['prompt']);
-    expect(body.properties.num_inference_steps).toEqual({ type: 'integer' });
+    expect(body.properties.num_inference_steps).toMatchObject({ type: 'integer' });
+    expect(body.properties.num_images).toMatchObject({ type: 'integer', maximum: 4 });
+    expect(JSON.stringify(spec)).not.toContain('x-contract');
+    // The form routes document their multipart and urlencoded bodies, files included.
+    const hallo2 = spec.paths['/api/v1/inference/hallo2'].post.requestBody.content;
+    expect(Object.keys(hallo2)).toEqual(['multipart/form-data', 'application/x-www-form-urlencoded']);
+    expect(hallo2['multipart/form-data'].schema.properties.image_file).toMatchObject({ type: 'string', format: 'binary' });
+    // Every operation: an id, a summary, security, a schema for its answer, and its family's errors.
+    for (const [path, ops] of Object.entries(spec.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        expect(op.operationId, where).toEqual(expect.any(String));
+        expect(op.security, where).toBeDefined();
+        const ok = op.responses['200'];
+        expect(ok?.content, where).toBeDefined();
+        expect(Object.values(ok.content as Record<string, { schema?: unknown }>)[0]!.schema, where).toBeDefined();
+      }
+    }
+    const generate = spec.paths['/api/v1/images/generate'].post;
+    for (const status of ['401', '403', '413', '415', '429', '503']) {
+      expect(generate.responses[status].content['application/json'].schema.properties, status).toHaveProperty('error_code');
+    }
+    expect(spec.paths['/generate/image'].post.responses['429'].content['application/json'].schema.properties).toHaveProperty('type');
+    expect(spec.paths['/api/upload'].post.responses['401'].content['application/json'].schema.properties).toHaveProperty('details');
+    expect(spec.paths['/api/upload'].post.security).toEqual([{}, { bearer: [] }]);
+    expect(spec.servers).toEqual([{ url, description: expect.any(String) }]);
+  });
+
+  it('passes Redocly’s recommended OpenAPI rules with no errors', async () => {
+    const spec = (await getJson(`${url}/openapi.json`)).body;
+    const config = await createConfig({ extends: ['recommended'] });
+    const problems = await lintFromString({ source: JSON.stringify(spec), absoluteRef: `${url}/openapi.json`, config });
+    const errors = problems.filter((p) => p.severity === 'error').map((p) => `${p.ruleId}: ${p.message} at ${p.location[0]?.pointer}`);
+    expect(errors).toEqual([]);
+  });
+
+  it('serves the guides the media API document links to', async () => {
+    for (const page of ['/docs/optimization.md', '/docs/faq.md']) {
+      const response = await fetch(`${url}${page}`);
+      expect(response.status, page).toBe(200);
+      expect(response.headers.get('content-type')).toContain('text/markdown');
+      expect((await response.text()).length, page).toBeGreaterThan(1500);
+    }
   });
 
   it('serves Swagger UI and ReDoc with their scripts from this server', async () => {

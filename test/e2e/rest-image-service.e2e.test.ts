@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
 import { Provider } from '../../src/db/entities/provider.entity.ts';
+import { createScratchDatabase, type ScratchDatabase } from '../helpers/database.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import { startFakePiApi } from '../fakes/piapi.fake.ts';
 import { getJson, postJson } from '../helpers/media.ts';
@@ -16,8 +17,13 @@ describe('REST image service API (001)', () => {
   let admin: TestUser;
   const auth = (who: TestUser) => ({ authorization: `Bearer ${who.token}` });
   const providerName = `piapi-${Date.now()}`;
+  let scratch: ScratchDatabase;
 
   beforeAll(async () => {
+    // Requests without provider_id go to whichever provider is active: a database of its own keeps other test
+    // files' providers out of this one's routes.
+    scratch = await createScratchDatabase(inject('databaseUrl'), 'rest001');
+    env.DATABASE_URL = scratch.url;
     core = await testCore(env);
     user = await createTestUser(core);
     admin = await createTestUser(core, 'admin');
@@ -30,6 +36,7 @@ describe('REST image service API (001)', () => {
     const em = core?.orm.em.fork();
     if (em) await em.nativeDelete(Provider, { name: providerName });
     await core?.close();
+    await scratch?.drop();
   });
 
   it('runs the "batch with fallback" Python example and reports the batch by its job_id', async () => {

@@ -12,7 +12,8 @@ import { createTestUser } from '../helpers/users.ts';
  */
 describe('REST limits, quotas and anonymous access', () => {
   // A 30 s window: each burst below must land in one window, however slow the machine is.
-  const env = testEnv({ RATE_LIMIT_GLOBAL: '10', RATE_LIMIT_GENERATE_IMAGE: '3', RATE_LIMIT_WINDOW_SECONDS: '30', UPLOAD_MAX_BYTES: '8192' });
+  // REST_ANONYMOUS_FAMILIES=none: on loopback the two families would otherwise be anonymous (see rest-round-two).
+  const env = testEnv({ REST_ANONYMOUS_FAMILIES: 'none', RATE_LIMIT_GLOBAL: '10', RATE_LIMIT_GENERATE_IMAGE: '3', RATE_LIMIT_WINDOW_SECONDS: '30', UPLOAD_MAX_BYTES: '8192' });
   let core: Core;
   let apis: RunningProcess[] = [];
   let urls: string[] = [];

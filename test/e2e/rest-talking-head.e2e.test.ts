@@ -41,7 +41,7 @@ describe('REST talking-head API (002)', () => {
       status: 'healthy',
       timestamp: expect.any(String),
       uptime: expect.any(Number),
-      models_loaded: expect.arrayContaining(['builtin']),
+      models_loaded: ['hallo2'],
       gpu: { available: false, count: 0, devices: [] },
       tasks: { queued: expect.any(Number), running: expect.any(Number), completed: expect.any(Number), failed: expect.any(Number) },
     });

@@ -70,6 +70,6 @@ describe('REST video generator API (004)', () => {
       body: JSON.stringify({ imageUrl: `${system.url}/files/00000000-0000-4000-8000-000000000000`, text: 5 }),
     });
     expect(numericText.status).toBe(400);
-    expect(await numericText.json()).toMatchObject({ error: 'Invalid input', details: 'text is required' });
+    expect(await numericText.json()).toMatchObject({ error: 'Invalid input', details: 'text: Invalid input: expected string, received number' });
   });
 });

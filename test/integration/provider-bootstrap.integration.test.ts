@@ -32,6 +32,8 @@ describe('providers from environment keys on first start', () => {
       ['PIAPI', false, 10],
       ['STABLE_DIFFUSION', false, 20],
     ]);
+    // The image service document's ids.
+    expect(rows.map((p) => p.slug)).toEqual(['openai_default', 'piapi_default', 'stable_diffusion_default']);
     expect(rows.map((p) => p.apiKeyEncrypted).join()).not.toMatch(/env/);
     expect(new KeySealer(secret).open(rows[0]!.apiKeyEncrypted)).toBe('sk-env-openai-1111');
     expect(await bootstrapProviders(orm.em.fork(), config, secret)).toEqual([]);

@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Job } from '../../src/db/entities/job.entity.ts';
 import { AppError } from '../../src/services/errors.ts';
 import { jobFailure, toFailure } from '../../rest-compat/compat.common.ts';
-import { mediaApiError } from '../../rest-compat/media-api.routes.ts';
-import { v1Error } from '../../rest-compat/talking-head.routes.ts';
-import { videoGeneratorError } from '../../rest-compat/video-generator.routes.ts';
+import { detailError as v1Error, mediaApiError, videoGeneratorError } from '../../rest-compat/rest.errors.ts';
 
 const failedJob = (errorCode: string, errorMessage: string) =>
   ({ id: '550e8400-e29b-41d4-a716-446655440000', status: 'FAILED', errorCode, errorMessage }) as unknown as Job;

@@ -15,6 +15,8 @@ const ComfyWorkflowSchema = defineEntity({
     bindings: p.json<Bindings>(),
     /** Null for the shipped examples, which only admins may change. */
     owner: () => p.manyToOne(User).nullable().deleteRule('cascade').index(),
+    /** A saved workflow is its owner's alone unless shared; shipped ones (no owner) are everyone's. */
+    shared: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -13,6 +13,8 @@ const ProviderSchema = defineEntity({
     id: p.uuid().primary().onCreate(() => randomUUID()),
     type: p.enum(PROVIDER_TYPES),
     name: p.string().length(128).unique(),
+    /** A stable id people can type ("openai_default"), accepted wherever the uuid is. */
+    slug: p.string().length(64).unique(),
     /** base64url(iv | tag | ciphertext); see provider.crypto.ts. */
     apiKeyEncrypted: p.text().hidden(),
     /** The last four characters, so people can tell keys apart. */
@@ -73,7 +75,7 @@ const ProviderAttemptSchema = defineEntity({
 export class ProviderAttempt extends ProviderAttemptSchema.class {}
 ProviderAttemptSchema.setClass(ProviderAttempt);
 
-export const ALERT_KINDS = ['LOW_CREDITS', 'CREDITS_EXHAUSTED', 'PROVIDER_UNAVAILABLE', 'HIGH_FAILURE_RATE', 'SLOW_RESPONSE'] as const;
+export const ALERT_KINDS = ['LOW_CREDITS', 'CREDITS_EXHAUSTED', 'PROVIDER_UNAVAILABLE', 'HIGH_FAILURE_RATE', 'SLOW_RESPONSE', 'RATE_LIMITED', 'QUEUE_BACKLOG'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 const ProviderAlertSchema = defineEntity({

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { ConfigError } from '../config/config.ts';
+import { ENGINE_FAMILIES, type EngineFamily, isEngineFamily } from '../queue/queue.names.ts';
+
+/** What a document's engine name means here: an engine family, and the workflow or model pack it runs. */
+export interface EngineAlias {
+  engine: EngineFamily;
+  workflow?: string;
+  modelPack?: string;
+}
+
+const aliasTable = z.record(
+  z.string().min(1),
+  z.object({ engine: z.enum(ENGINE_FAMILIES), workflow: z.string().min(1).optional(), modelPack: z.string().min(1).optional() }).strict(),
+);
+
+/**
+ * The documents' engine names (003: InstantID, SDXL, SVD; 000: SDXL, FastHunyuan, Fish Speech; 002: Hallo2).
+ * ENGINE_ALIASES (JSON, same shape) adds to or replaces entries. Keys are compared lower-cased, spaces and dashes
+ * as underscores. InstantID has no workflow of its own in the shipped library: it runs the SDXL base workflow.
+ */
+export const DEFAULT_ENGINE_ALIASES: Readonly<Record<string, EngineAlias>> = {
+  instantid: { engine: 'comfyui', workflow: 'sdxl_base' },
+  sdxl: { engine: 'comfyui', workflow: 'sdxl_base' },
+  svd: { engine: 'comfyui', workflow: 'image_to_video' },
+  fasthunyuan: { engine: 'comfyui', workflow: 'image_to_video' },
+  fish_speech: { engine: 'builtin' },
+  hallo2: { engine: 'comfyui', workflow: 'hallo2_talking_head' },
+};
+
+export const aliasKey = (name: string) => name.trim().toLowerCase().replace(/[\s-]+/g, '_');
+
+export function parseEngineAliases(json: string | undefined): Record<string, EngineAlias> {
+  if (!json) return { ...DEFAULT_ENGINE_ALIASES };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (error) {
+    throw new ConfigError(`ENGINE_ALIASES is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = aliasTable.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`ENGINE_ALIASES is not a valid alias table: ${z.prettifyError(parsed.error)}`);
+  const extra = Object.fromEntries(Object.entries(parsed.data).map(([name, alias]) => [aliasKey(name), alias]));
+  return { ...DEFAULT_ENGINE_ALIASES, ...extra };
+}
+
+/** An engine family by its own name or a document's alias; null when neither. */
+export function resolveEngine(name: string, aliases: Readonly<Record<string, EngineAlias>>): EngineAlias | null {
+  if (isEngineFamily(name)) return { engine: name };
+  return aliases[aliasKey(name)] ?? null;
+}
