@@ -15,7 +15,7 @@ const F16 = (globalThis as { Float16Array?: { from(values: ArrayLike<number>): A
 const scratch = new DataView(new ArrayBuffer(4));
 
 /** IEEE 754 binary16 bits of a number, rounded to nearest even (what Float16Array would store). */
-function halfBits(value: number): number {
+export function halfBits(value: number): number {
   scratch.setFloat32(0, value);
   const x = scratch.getUint32(0);
   const sign = (x >>> 16) & 0x8000;
@@ -39,7 +39,7 @@ function halfBits(value: number): number {
   return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
 }
 
-function halfValue(bits: number): number {
+export function halfValue(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >>> 10) & 0x1f;
   const mantissa = bits & 0x3ff;

@@ -196,6 +196,12 @@ export async function writeTinyStableDiffusion(dir: string, options: TinySdOptio
         { name: 'to_4d', dims: [4], data: i64([-1, 1, 1, 1]) },
         { name: 'time_w', dims: [1], data: new Float32Array([0.0005]) },
         ...(cond ? [{ name: 'cond_w', dims: [1, 4, 1, 1], data: f32(4, seed + 10, 3) }] : []),
+        ...(options.scalarTimestep
+          ? [
+              { name: 'axes0', dims: [1], data: i64([0]) },
+              { name: 't_pad', dims: [1], data: i64([0]) },
+            ]
+          : []),
         ...(W
           ? [
               { name: 'in_w', dims: [W, 4, 3, 3], data: f32(W * 36, seed + 7, 0.1) },
@@ -219,7 +225,15 @@ export async function writeTinyStableDiffusion(dir: string, options: TinySdOptio
         { op: 'ReduceMean', inputs: ['encoder_hidden_states'], outputs: ['text_mean'], attrs: { axes: [1, 2], keepdims: 1 } },
         { op: 'Reshape', inputs: ['text_mean', 'to_4d'], outputs: ['text_4d'] },
         { op: 'Mul', inputs: ['text_4d', 'text_w'], outputs: ['text_term'] },
-        { op: 'Cast', inputs: ['timestep'], outputs: ['time_f'], attrs: { to: DT.FLOAT } },
+        // As a traced UNet does with a rank-0 timestep (timestep[None], then ops that need rank 1): a [1] feed fails.
+        ...(options.scalarTimestep
+          ? [
+              { op: 'Unsqueeze', inputs: ['timestep', 'axes0'], outputs: ['t_vec'] },
+              { op: 'Concat', inputs: ['t_vec', 't_pad'], outputs: ['t_pair'], attrs: { axis: 0 } },
+              { op: 'Gather', inputs: ['t_pair', 'axes0'], outputs: ['t_first'], attrs: { axis: 0 } },
+            ]
+          : []),
+        { op: 'Cast', inputs: [options.scalarTimestep ? 't_first' : 'timestep'], outputs: ['time_f'], attrs: { to: DT.FLOAT } },
         { op: 'Mul', inputs: ['time_f', 'time_w'], outputs: ['time_scaled'] },
         { op: 'Reshape', inputs: ['time_scaled', 'to_4d'], outputs: ['time_term'] },
         { op: 'Add', inputs: ['conv', 'text_term'], outputs: ['with_text'] },
@@ -251,11 +265,11 @@ export async function writeTinyStableDiffusion(dir: string, options: TinySdOptio
         { op: 'DepthToSpace', inputs: ['features'], outputs: ['pixels'], attrs: { blocksize: 8, mode: 'DCR' } },
         ...(options.vaeOverflow
           ? [
-              // An activation past float16's 65504 becomes inf there, and inf − inf is NaN: the fp16 VAE failure.
+              // An activation past float16's 65504 becomes inf there, and inf / inf is NaN: the fp16 VAE failure.
               { op: 'Mul', inputs: ['pixels', 'huge'], outputs: ['big'] },
               { op: 'Cast', inputs: ['big'], outputs: ['big16'], attrs: { to: DT.FLOAT16 } },
-              { op: 'Sub', inputs: ['big16', 'big16'], outputs: ['nan16'] },
-              { op: 'Cast', inputs: ['nan16'], outputs: ['nan'], attrs: { to: DT.FLOAT } },
+              { op: 'Cast', inputs: ['big16'], outputs: ['overflowed'], attrs: { to: DT.FLOAT } },
+              { op: 'Div', inputs: ['overflowed', 'overflowed'], outputs: ['nan'] },
               { op: 'Add', inputs: ['pixels', 'nan'], outputs: ['poisoned'] },
               { op: 'Tanh', inputs: ['poisoned'], outputs: ['sample'] },
             ]
