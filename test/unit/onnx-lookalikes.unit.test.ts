@@ -116,6 +116,15 @@ describe('export look-alikes through the real pipelines', () => {
     expect(img.calls.map((c) => c.timestep!.data[0])).toEqual([501, 251, 1]);
   });
 
+  it('PNDM without skip_prk_steps: the Runge-Kutta warm-up, then PLMS, through the pipeline', async () => {
+    await writeTinyStableDiffusion(path.join(root, 'pndm-prk'), { scheduler: 'PNDMScheduler', seed: 31, schedulerConfig: { skip_prk_steps: false } });
+    const prk = await openPack('pndm-prk');
+    const { calls, sessions } = watchUnet(prk.sessions);
+    const rgb = await runStableDiffusion(prk.files, sessions, base);
+    expect(calls.map((c) => c.timestep!.data[0])).toEqual([751, 626, 626, 501, 501, 376, 376, 251, 251, 126, 126, 1, 1]);
+    expect(rgb).toHaveLength(64 * 64 * 3);
+  });
+
   it('Optimum ≥ 1.24 / 1.23: a rank-0 timestep, and img2img from latent_parameters (their mean) equal to the latent_sample twin', async () => {
     const fresh = await openPack('look-sd-optimum-new');
     const timestep = fresh.sessions.unet.inputMetadata.find((m) => m.name === 'timestep')!;

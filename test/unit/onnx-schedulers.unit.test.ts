@@ -171,8 +171,23 @@ describe('PNDM (PLMS, skip_prk_steps) as Stable Diffusion 1.5 / 2 base ship it',
     expect(x5).toBeCloseTo(prev(x4, 1, -249, (55 * outs[4]! - 59 * outs[3]! + 37 * outs[2]! - 9 * outs[0]!) / 24), 5);
   });
 
-  it('refuses the Runge-Kutta warm-up (skip_prk_steps false) by name', () => {
-    expect(() => createScheduler({ ...PNDM, skip_prk_steps: false }, 4)).toThrow(/PNDMScheduler: skip_prk_steps false .* is not supported/);
+  it('without skip_prk_steps: three Runge-Kutta steps of four calls on the last timesteps, then PLMS', () => {
+    const prk = createScheduler({ ...PNDM, skip_prk_steps: false }, 10);
+    expect(prk.timesteps).toEqual([901, 851, 851, 801, 801, 751, 751, 701, 701, 651, 651, 601, 601, 501, 401, 301, 201, 101, 1]);
+    const s = createScheduler({ ...PNDM, skip_prk_steps: false }, 4);
+    expect(s.timesteps).toEqual([751, 626, 626, 501, 501, 376, 376, 251, 251, 126, 126, 1, 1]);
+    const a = (t: number) => refAlphas[t]!;
+    const prev = (x: number, t: number, tp: number, e: number) =>
+      Math.sqrt(a(tp) / a(t)) * x - ((a(tp) - a(t)) * e) / (a(t) * Math.sqrt(1 - a(tp)) + Math.sqrt(a(t) * (1 - a(t)) * a(tp)));
+    const x = 0.7;
+    const e = [0.2, -0.1, 0.3, 0.05];
+    // Every call starts from the step's first sample: half step with e0, half step with e1, full step with e2,
+    // then the full step with the RK4 blend (e0 + 2e1 + 2e2 + e3) / 6.
+    const at = (i: number) => s.step(new Float32Array([e[i]!]), i, new Float32Array([x + 10 * i]), () => 0)[0]!;
+    expect(at(0)).toBeCloseTo(prev(x, 751, 626, e[0]!), 5);
+    expect(at(1)).toBeCloseTo(prev(x, 751, 626, e[1]!), 5);
+    expect(at(2)).toBeCloseTo(prev(x, 751, 501, e[2]!), 5);
+    expect(at(3)).toBeCloseTo(prev(x, 751, 501, (e[0]! + 2 * e[1]! + 2 * e[2]! + e[3]!) / 6), 5);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * Diffusion schedulers, following diffusers' EulerDiscreteScheduler, DDIMScheduler, LCMScheduler and
- * PNDMScheduler (PLMS steps; eta 0, no churn) for the fields of scheduler_config.json that exports carry.
+ * PNDMScheduler (PLMS, or Runge-Kutta then PLMS; eta 0, no churn) for the fields of scheduler_config.json that exports carry.
  * A field a scheduler honours in diffusers is implemented or refused with an error naming it; a field that
  * is no setting of that scheduler (diffusers ignores it too) is named in `notes` for the job log.
  */
@@ -315,21 +315,35 @@ function lcm(config: SchedulerConfig, steps: number): Omit<Scheduler, 'notes'> {
 }
 
 /**
- * PNDM with skip_prk_steps (what Stable Diffusion 1.x / 2.x ship): pseudo linear multi-step (PLMS), whose
- * second call re-evaluates the first step's target (a Heun-like warm-up), so it makes steps + 1 UNet calls.
+ * PNDM as diffusers runs it. With skip_prk_steps (what Stable Diffusion 1.x / 2.x ship): pseudo linear
+ * multi-step (PLMS), whose second call re-evaluates the first step's target (a Heun-like warm-up), so it makes
+ * steps + 1 UNet calls. Without: three Runge-Kutta steps of four calls each on the last four timesteps, then
+ * PLMS on the rest (steps + 8 calls).
  */
 function pndm(config: SchedulerConfig, steps: number): Omit<Scheduler, 'notes'> {
   const ac = alphasCumprod(config);
   const n = config.num_train_timesteps ?? 1000;
   const ratio = Math.floor(n / steps);
+  const half = Math.floor(ratio / 2);
   const base = spacedTimesteps('PNDMScheduler', config, steps).map(roundHalfEven).reverse();
-  // np.concatenate([ts[:-1], ts[-2:-1], ts[-1:]])[::-1], in ascending `base`.
-  const timesteps = [...base.slice(0, -1), ...base.slice(-2, -1), ...base.slice(-1)].reverse();
+  let prk: number[] = [];
+  let plms: number[];
+  if (config.skip_prk_steps) {
+    // np.concatenate([ts[:-1], ts[-2:-1], ts[-1:]])[::-1], in ascending `base`.
+    plms = [...base.slice(0, -1), ...base.slice(-2, -1), ...base.slice(-1)].reverse();
+  } else {
+    // (ts[-4:].repeat(2) + tile([0, ratio // 2], 4))[:-1].repeat(2)[1:-1][::-1]
+    const shifted = base.slice(-4).flatMap((t) => [t, t + half]).slice(0, -1);
+    prk = shifted.flatMap((t) => [t, t]).slice(1, -1).reverse();
+    plms = base.slice(0, -3).reverse();
+  }
+  const timesteps = [...prk, ...plms];
   const finalAlpha = config.set_alpha_to_one ? 1 : ac[0]!;
   const alphaAt = (t: number) => (t >= 0 ? ac[t]! : finalAlpha);
   const history: Float32Array[] = [];
   let counter = 0;
   let firstSample: Float32Array | null = null;
+  let rkSum: Float32Array | null = null;
 
   /** Formula (9) of the PNDM paper: x_{t-δ} from x_t and the combined model output. */
   const previous = (sample: Float32Array, t: number, prevT: number, out: Float32Array) => {
@@ -341,6 +355,24 @@ function pndm(config: SchedulerConfig, steps: number): Omit<Scheduler, 'notes'> 
     return combine(sampleCoeff, sample, -(aPrev - a) / denominator, eps);
   };
 
+  /** One of the four calls of a Runge-Kutta step (diffusers' step_prk). */
+  const rungeKutta = (out: Float32Array, index: number, sample: Float32Array) => {
+    const prevT = timesteps[index]! - (counter % 2 ? 0 : half);
+    const t = prk[Math.floor(counter / 4) * 4]!;
+    let model = out;
+    const phase = counter % 4;
+    if (phase === 0) {
+      rkSum = combine(1 / 6, out, 0, out);
+      history.push(out);
+      firstSample = sample;
+    } else if (phase === 3) {
+      model = combine(1, rkSum!, 1 / 6, out);
+      rkSum = null;
+    } else rkSum = combine(1, rkSum!, 1 / 3, out);
+    counter++;
+    return previous(firstSample ?? sample, t, prevT, model);
+  };
+
   return {
     name: 'PNDMScheduler',
     timesteps,
@@ -348,6 +380,7 @@ function pndm(config: SchedulerConfig, steps: number): Omit<Scheduler, 'notes'> 
     initNoiseSigma: 1,
     scaleModelInput: identity,
     step(out, index, sample) {
+      if (counter < prk.length) return rungeKutta(out, index, sample);
       let t = timesteps[index]!;
       let prevT = t - ratio;
       let input = sample;
@@ -395,9 +428,6 @@ function check(name: SchedulerName, config: SchedulerConfig): string[] {
   const prediction = config.prediction_type ?? 'epsilon';
   if (prediction !== 'epsilon' && prediction !== 'v_prediction') refuse(`prediction_type "${prediction}" is not supported; supported: epsilon, v_prediction`);
   if (config.thresholding && FIELDS[name].includes('thresholding')) refuse('thresholding (dynamic thresholding) is not supported; set it to false');
-  if (name === 'PNDMScheduler' && !config.skip_prk_steps) {
-    refuse('skip_prk_steps false (the Runge-Kutta warm-up steps) is not supported; Stable Diffusion exports set skip_prk_steps true (PLMS)');
-  }
   if (name === 'EulerDiscreteScheduler') {
     if (config.use_exponential_sigmas) refuse('use_exponential_sigmas is not supported; use_karras_sigmas is');
     if (config.use_beta_sigmas) refuse('use_beta_sigmas is not supported; use_karras_sigmas is');
