@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
 import { decodeWav } from '../../src/media/espeak.tool.ts';
-import { writeExportLookAlikes, writeTinyStableDiffusion } from '../../workers/engines/onnx/tiny-packs.ts';
+import { writeExportLookAlikes, writeTinyEsrgan, writeTinyStableDiffusion } from '../../workers/engines/onnx/tiny-packs.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import { collect, gql, wsClient } from '../helpers/graphql.ts';
 import { startSystem, type RunningSystem } from '../helpers/processes.ts';
@@ -32,6 +32,8 @@ describe('export look-alike packs through the real onnx engine (worker process, 
     // A setting diffusers honours that is not implemented (refused), and one it ignores (noted in the job log).
     await writeTinyStableDiffusion(path.join(modelsDir, 'look-ddim-thresholding'), { scheduler: 'DDIMScheduler', schedulerConfig: { thresholding: true } });
     await writeTinyStableDiffusion(path.join(modelsDir, 'look-euler-from-sd15'), { schedulerConfig: { skip_prk_steps: true } });
+    // A ×2 model whose file name says ×4: only running it tells.
+    await writeTinyEsrgan(path.join(modelsDir, 'look-misnamed-upscaler'), 2, { file: '4x-UltraSharp.onnx', declareScale: false, seed: 38 });
     core = await testCore(env);
     user = await createTestUser(core);
     system = await startSystem(env);
@@ -117,6 +119,7 @@ describe('export look-alike packs through the real onnx engine (worker process, 
   it('Real-ESRGAN x2plus with torch-default names: listed as ×2 (probed, not read from the name) and upscales ×2', async () => {
     const models = await gql<{ models: { name: string; details: Record<string, unknown> }[] }, unknown>(system.url, '{ models { name details } }', {}, user.token);
     expect(models.data!.models.find((m) => m.name === 'look-realesrgan-x2plus')!.details).toMatchObject({ scale: 2, inputName: 'input.1', outputName: '1895' });
+    expect(models.data!.models.find((m) => m.name === 'look-misnamed-upscaler')!.details).toMatchObject({ scale: 2 });
     const source = await image({ model: 'look-sd-fp16' });
     const assetId = source.result!.urls[0]!.split('/').at(-1)!;
     const up = await run('mutation ($i: ID!) { upscaleImage(assetId: $i, scale: 2, model: "look-realesrgan-x2plus") { id } }', assetId as unknown as Record<string, unknown>);

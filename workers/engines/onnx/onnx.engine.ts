@@ -209,6 +209,7 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
         phonemised.push({ phonemes: lines.join(' ').replaceAll('_', ''), terminator: clause.terminator });
       }
       const sentences = sentencePhonemes(phonemised);
+      if (!sentences.length) throw new AppError('BAD_USER_INPUT', 'The text has nothing to speak (only punctuation or spaces)', { field: 'text' });
       run.note(`Phonemised with eSpeak NG voice ${espeakVoice}: ${clauses.length} clause(s), ${sentences.length} sentence(s)${(config.num_speakers ?? 1) > 1 ? `, speaker ${speakerId}` : ''}`);
       return withPackSession(run, pack, async (session, device) => {
         const chunks: Float32Array[] = [];

@@ -83,11 +83,12 @@ export class OnnxRuntime {
   private async start() {
     const config = this.config;
     this.packs = await discoverModels(config.MODELS_DIR);
-    await this.probeUpscalers();
     const gpus = await sampleGpus();
     const wanted = config.GPU_IDS ? config.GPU_IDS.split(',').map((s) => Number(s.trim())) : gpus.map((g) => g.id);
     const probe = this.packs.find((p) => p.file)?.file ?? this.packs.find((p) => p.kind === 'STABLE_DIFFUSION')?.dir.concat('/vae_decoder/model.onnx');
     this.execution = await chooseExecutionProvider(config.ONNX_EXECUTION_PROVIDER, wanted.length, probe);
+    // On the provider the jobs will use: an fp16-only model may have no CPU kernels.
+    await this.probeUpscalers(this.execution.provider === 'cuda' ? `cuda:${wanted[0] ?? 0}` : 'cpu');
     const devices: Device[] =
       this.execution.provider === 'cuda'
         ? wanted.map((id) => ({
@@ -121,31 +122,29 @@ export class OnnxRuntime {
     );
   }
 
-  /** Each upscaler's scale from the model itself (one tile at load); a pack that cannot run one is left out. */
-  private async probeUpscalers() {
-    const kept: ModelPack[] = [];
+  /**
+   * Each upscaler's scale and names from the model itself, one probe tile on `device`. A model that cannot be
+   * probed keeps the declared (or file-name) scale, which every tile then checks.
+   */
+  private async probeUpscalers(device: string) {
     for (const pack of this.packs) {
-      if (pack.kind !== 'UPSCALE') {
-        kept.push(pack);
-        continue;
-      }
+      if (pack.kind !== 'UPSCALE') continue;
+      const guessed = pack.details.scale;
+      const declared = Boolean(pack.details.scaleDeclared);
+      delete pack.details.scaleDeclared;
       try {
-        const session = await openSession(pack.file!, { executionProviders: ['cpu'] });
+        const session = await openSession(pack.file!, sessionOptions(device));
         try {
           const scale = await probeUpscaleScale(session);
-          const declared = pack.details.scale;
-          if (pack.details.scaleDeclared && declared !== scale) this.log.warn({ pack: pack.name, declared, probed: scale }, 'atelier.json declares another scale than the model has; using the model\'s');
+          if (declared && guessed !== scale) this.log.warn({ pack: pack.name, declared: guessed, probed: scale }, "atelier.json declares another scale than the model has; using the model's");
           pack.details = { ...pack.details, scale, inputName: session.inputMetadata[0]?.name ?? 'input', outputName: session.outputNames[0] ?? 'output' };
-          delete pack.details.scaleDeclared;
-          kept.push(pack);
         } finally {
           await session.release();
         }
       } catch (error) {
-        this.log.error({ pack: pack.name, err: error }, 'upscaler left out: its model could not upscale a probe tile');
+        this.log.warn({ pack: pack.name, scale: guessed, err: error }, `could not probe the upscaler's scale; assuming ×${guessed} (${declared ? 'atelier.json' : 'file name'})`);
       }
     }
-    this.packs = kept;
   }
 
   /** The pack a job asked for, or the configured / first pack of the kind; unknown → BAD_USER_INPUT listing those here. */

@@ -48,7 +48,11 @@ export async function upscaleTiled(session: Runner, rgb: Uint8Array, width: numb
         }
       }
       const result = await session.run({ [inputName]: new ort.Tensor('float32', input, [1, 3, h, w]) });
-      const data = (result[outputName] ?? Object.values(result)[0])!.data as Float32Array;
+      const tensor = (result[outputName] ?? Object.values(result)[0])!;
+      if (tensor.dims.at(-1) !== w * scale || tensor.dims.at(-2) !== h * scale) {
+        throw new Error(`The upscaler turned a ${w}×${h} tile into ${tensor.dims.at(-1)}×${tensor.dims.at(-2)}, not ×${scale}`);
+      }
+      const data = tensor.data as Float32Array;
       const ow = w * scale;
       const plane = ow * h * scale;
       // Copy the tile's core (its part of the image without the overlap) into place.
