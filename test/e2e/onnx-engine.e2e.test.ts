@@ -259,6 +259,13 @@ describe('onnx engine end to end (tiny Stable Diffusion pack, CPU execution prov
       gpus: [{ name: 'NVIDIA GeForce RTX 3090' }, { name: 'NVIDIA GeForce RTX 3060' }],
     });
     expect(workers.data!.workers[0]!.executionProviderNote).toMatch(/^auto: CUDA execution provider unavailable .*fell back to CPU\. .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    // And loudly in the worker's log: an error, not an info line.
+    const logged = system.worker
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(logged).toContainEqual(expect.objectContaining({ level: 50, msg: 'CUDA was asked for but its execution provider did not load: the onnx engine runs on the CPU' }));
 
     const denied = await gql(system.url, '{ resources { system { totalRam } } }', {}, user.token);
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
