@@ -6,7 +6,7 @@
  * `bench-sd`, whose UNet has two 160-channel conv layers so a step costs about what a real SD 1.5 UNet step
  * costs on a data-centre GPU (tens of ms). For each:
  *   A. a bare loop of session.run calls (text encoder, 20 UNet calls, VAE decode): the floor;
- *   B. the same through runStableDiffusion in this process (tokeniser, scheduler, guidance, PNG);
+ *   B. the same through runStableDiffusion in this process (tokeniser, scheduler, guidance, the dtype adapter, PNG);
  *   B2. B with the sessions in an inference thread and the worker's session options, as the worker runs them;
  *   C. one job at a time through the real system: the worker's own time (the job's runMs: started → finished,
  *      PNG and stored asset included), and the client's (mutation → COMPLETED event over an open graphql-ws).
@@ -21,6 +21,7 @@ import { collect, gql, wsClient } from '../test/helpers/graphql.ts';
 import { InferenceHost } from '../workers/engines/onnx/inference.host.ts';
 import { sessionOptions } from '../workers/engines/onnx/onnx.runtime.ts';
 import { loadSdPackFiles, rgbToPng, type Runner, runStableDiffusion } from '../workers/engines/onnx/sd.pipeline.ts';
+import { openSession } from '../workers/engines/onnx/session.adapter.ts';
 import { writeTinyStableDiffusion } from '../workers/engines/onnx/tiny-packs.ts';
 import { type BenchSystem, startBenchSystem, table } from './bench.system.ts';
 
@@ -77,7 +78,8 @@ async function pipeline(name: PackName, open: (file: string) => Promise<Runner>)
   return mean(times);
 }
 
-const inProcess = (name: PackName) => pipeline(name, (file) => ort.InferenceSession.create(file));
+// Behind the dtype adapter, as every session the worker runs is.
+const inProcess = (name: PackName) => pipeline(name, (file) => openSession(file));
 
 /** B through an inference thread with the worker's session options: what the worker adds before any I/O. */
 async function viaThread(name: PackName): Promise<number> {

@@ -188,6 +188,7 @@ const SynthesizeSpeechInput = builder.inputType('SynthesizeSpeechInput', {
     emotion: t.field({ type: SpeechEmotionEnum, required: false }),
     speed: t.float({ required: false, description: '0.5–2.0. Default 1.' }),
     format: t.field({ type: AudioFormatEnum, required: false, description: 'Default WAV.' }),
+    speakerId: t.int({ required: false, description: "Multi-speaker Piper voices: the speaker, 0-based (the voice's speaker_id_map). Default 0." }),
     engine: t.string({ required: false, description: 'builtin, onnx, comfyui or provider; default from the project preset or DEFAULT_ENGINE.' }),
     priority: t.int({ required: false }),
     timeout: t.int({ required: false }),

@@ -104,6 +104,8 @@ export const synthesizeSpeechInput = z.object({
   emotion: z.enum(SPEECH_EMOTIONS).default('neutral'),
   speed: z.number().min(0.5).max(2).default(1),
   format: z.enum(SPEECH_FORMATS).default('wav'),
+  /** Multi-speaker Piper voices: which speaker (0-based). */
+  speakerId: z.number().int().min(0).max(100_000).nullish(),
   engine,
   priority: common.priority,
   timeout: common.timeout,
@@ -214,6 +216,7 @@ export interface SpeechJobInput {
   emotion: (typeof SPEECH_EMOTIONS)[number];
   speed: number;
   format: (typeof SPEECH_FORMATS)[number];
+  speakerId?: number | null;
 }
 
 export interface TalkingHeadJobInput {

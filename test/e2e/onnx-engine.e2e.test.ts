@@ -98,7 +98,7 @@ describe('onnx engine end to end (tiny Stable Diffusion pack, CPU execution prov
   });
 
   it('generates a PNG of the asked size with one progress event per step, reproducibly per seed', async () => {
-    const input = { prompt: 'a red cat at sunset', width: 72, height: 64, steps: 3, guidance: 7.5, seed: 1234, engine: 'onnx', model: 'tiny-sd' };
+    const input = { prompt: 'a red cat at sunset', width: 128, height: 64, steps: 3, guidance: 7.5, seed: 1234, engine: 'onnx', model: 'tiny-sd' };
     const events = await runJob(input);
     const final = events.at(-1)!;
     expect(final.status).toBe('COMPLETED');
@@ -108,11 +108,11 @@ describe('onnx engine end to end (tiny Stable Diffusion pack, CPU execution prov
     const download = async (url: string) => Buffer.from(await (await fetch(url, { headers: { authorization: `Bearer ${user.token}` } })).arrayBuffer());
     const png = await download(final.result!.urls[0]!);
     const meta = await sharp(png).metadata();
-    expect([meta.format, meta.width, meta.height]).toEqual(['png', 72, 64]);
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 128, 64]);
 
     const xl = (await runJob({ ...input, model: 'tiny-sdxl' })).at(-1)!;
     expect(xl.status).toBe('COMPLETED');
-    expect((await sharp(await download(xl.result!.urls[0]!)).metadata()).width).toBe(72);
+    expect((await sharp(await download(xl.result!.urls[0]!)).metadata()).width).toBe(128);
 
     const again = (await runJob(input)).at(-1)!;
     const other = (await runJob({ ...input, seed: 99 })).at(-1)!;
@@ -122,7 +122,7 @@ describe('onnx engine end to end (tiny Stable Diffusion pack, CPU execution prov
   });
 
   it('upscales ×2 with the ESRGAN pack and runs img2img from a stored image', async () => {
-    const source = (await runJob({ prompt: 'a lighthouse', width: 72, height: 64, steps: 2, seed: 3, model: 'tiny-sd' })).at(-1)!;
+    const source = (await runJob({ prompt: 'a lighthouse', width: 128, height: 64, steps: 2, seed: 3, model: 'tiny-sd' })).at(-1)!;
     const assetId = source.result!.urls[0]!.split('/').at(-1)!;
     const created = await gql<{ upscaleImage: { id: string } }, unknown>(system.url, 'mutation ($a: ID!) { upscaleImage(assetId: $a, scale: 2) { id } }', { a: assetId }, user.token);
     expect(created.errors).toBeUndefined();
@@ -132,13 +132,13 @@ describe('onnx engine end to end (tiny Stable Diffusion pack, CPU execution prov
     expect(events.at(-1)!.status).toBe('COMPLETED');
     const png = Buffer.from(await (await fetch(events.at(-1)!.result!.urls[0]!, { headers: { authorization: `Bearer ${user.token}` } })).arrayBuffer());
     const meta = await sharp(png).metadata();
-    expect([meta.width, meta.height]).toEqual([144, 128]);
+    expect([meta.width, meta.height]).toEqual([256, 128]);
 
     const refused = await gql(system.url, 'mutation ($a: ID!) { upscaleImage(assetId: $a, scale: 4) { id } }', { a: assetId }, user.token);
     expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(refused.errors?.[0]?.message).toBe('No ×4 upscale model. Available: tiny-esrgan-x2 (×2)');
 
-    const img2img = await runJob({ prompt: 'a lighthouse at night', width: 72, height: 64, steps: 4, seed: 3, model: 'tiny-sd', initImageAssetId: assetId, strength: 0.5 });
+    const img2img = await runJob({ prompt: 'a lighthouse at night', width: 128, height: 64, steps: 4, seed: 3, model: 'tiny-sd', initImageAssetId: assetId, strength: 0.5 });
     expect(img2img.at(-1)!.status).toBe('COMPLETED');
     // strength 0.5 of 4 steps runs the last 2.
     expect(await stepsRun(img2img.id)).toBe(2);
@@ -258,7 +258,14 @@ describe('onnx engine end to end (tiny Stable Diffusion pack, CPU execution prov
       models: ['tiny-esrgan-x2', 'tiny-piper', 'tiny-sd', 'tiny-sd-huge', 'tiny-sdxl'],
       gpus: [{ name: 'NVIDIA GeForce RTX 3090' }, { name: 'NVIDIA GeForce RTX 3060' }],
     });
-    expect(workers.data!.workers[0]!.executionProviderNote).toMatch(/^auto: CUDA execution provider unavailable .*fell back to CPU$/);
+    expect(workers.data!.workers[0]!.executionProviderNote).toMatch(/^auto: CUDA execution provider unavailable .*fell back to CPU\. .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    // And loudly in the worker's log: an error, not an info line.
+    const logged = system.worker
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(logged).toContainEqual(expect.objectContaining({ level: 50, msg: 'CUDA was asked for but its execution provider did not load: the onnx engine runs on the CPU' }));
 
     const denied = await gql(system.url, '{ resources { system { totalRam } } }', {}, user.token);
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');

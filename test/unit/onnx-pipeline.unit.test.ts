@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadClipTokenizer } from '../../workers/engines/onnx/clip.tokenizer.ts';
 import { discoverModels } from '../../workers/engines/onnx/model.catalog.ts';
 import { createScheduler } from '../../workers/engines/onnx/schedulers.ts';
+import { openSession } from '../../workers/engines/onnx/session.adapter.ts';
 import { loadSdPackFiles, pngToRgb, runStableDiffusion, type SdPackFiles, type SdSessions } from '../../workers/engines/onnx/sd.pipeline.ts';
 import { writeTinyPacks } from '../../workers/engines/onnx/tiny-packs.ts';
 
@@ -14,7 +15,7 @@ const root = mkdtempSync(path.join(tmpdir(), 'atelier-packs-'));
 
 async function openPack(name: string) {
   const dir = path.join(root, name);
-  const open = (c: string) => ort.InferenceSession.create(path.join(dir, c, 'model.onnx'));
+  const open = (c: string) => openSession(path.join(dir, c, 'model.onnx'));
   const sessions: SdSessions = { textEncoder: await open('text_encoder'), unet: await open('unet'), vaeDecoder: await open('vae_decoder'), vaeEncoder: await open('vae_encoder') };
   return { files: await loadSdPackFiles(dir), sessions };
 }
@@ -28,7 +29,7 @@ function watchUnet(sessions: SdSessions) {
     unet: {
       inputMetadata: unet.inputMetadata,
       run: ((feeds: Record<string, ort.Tensor>) => {
-        calls.push({ batch: feeds.sample!.dims[0]!, timestep: Number((feeds.timestep!.data as BigInt64Array)[0]) });
+        calls.push({ batch: feeds.sample!.dims[0]!, timestep: Number(feeds.timestep!.data[0]) });
         return unet.run(feeds);
       }) as SdSessions['unet']['run'],
     },
@@ -177,7 +178,7 @@ describe('dynamic UNet batching', () => {
 describe('SDXL pipeline on the tiny SDXL pack', () => {
   it('feeds both encoders (penultimate layers), pooled text_embeds and time_ids; zeros for an empty negative prompt', async () => {
     const dir = path.join(root, 'tiny-sdxl');
-    const open = (c: string) => ort.InferenceSession.create(path.join(dir, c, 'model.onnx'));
+    const open = (c: string) => openSession(path.join(dir, c, 'model.onnx'));
     const files = await loadSdPackFiles(dir);
     expect(files.vaeScale).toBe(0.13025);
     expect(files.zerosForEmptyPrompt).toBe(true);

@@ -22,5 +22,7 @@ describe('tiled ESRGAN upscale', () => {
     expect(Buffer.from(tiled).equals(Buffer.from(whole))).toBe(true);
     const seams = await upscaleTiled(session, rgb, width, height, 2, { tile: 10, overlap: 0 });
     expect(Buffer.from(seams).equals(Buffer.from(whole))).toBe(false);
+    // A scale the model does not have (an unprobed pack's file-name guess, say) fails on the first tile.
+    await expect(upscaleTiled(session, rgb, width, height, 4, { tile: 64, overlap: 0 })).rejects.toThrow('The upscaler turned a 37×23 tile into 74×46, not ×4');
   });
 });

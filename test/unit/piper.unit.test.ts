@@ -10,8 +10,8 @@ describe('Piper phoneme ids', () => {
     expect(phonemeIds(config, 'hx')).toEqual([1, 0, 20, 0, 2]);
   });
 
-  it('joins clauses with silence and clips to 16-bit', () => {
-    const pcm = toInt16([Float32Array.from([0.5, 2]), Float32Array.from([-1])], 2);
-    expect(Array.from(pcm)).toEqual([16384, 32767, 0, 0, -32767]);
+  it('joins sentences with silence, each peak-normalised to full scale (a near-silent one is not blown up)', () => {
+    const pcm = toInt16([Float32Array.from([0.5, 2]), Float32Array.from([-0.25, 0.125]), Float32Array.from([0.001])], 2);
+    expect(Array.from(pcm)).toEqual([8192, 32767, 0, 0, -32767, 16384, 0, 0, 3277]);
   });
 });

@@ -5,6 +5,7 @@ import type { Request, WireTensor } from './inference.thread.ts';
 /** A session that lives in an inference thread; the same `run` / `inputMetadata` as an InferenceSession. */
 export interface RemoteSession {
   readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  readonly outputNames: readonly string[];
   run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType>;
   release(): Promise<void>;
 }
@@ -58,9 +59,14 @@ export class InferenceHost {
   }
 
   async load(file: string, options: ort.InferenceSession.SessionOptions): Promise<RemoteSession> {
-    const { session, inputMetadata } = await this.call<{ session: number; inputMetadata: ort.InferenceSession.ValueMetadata[] }>({ op: 'load', file, options });
+    const { session, inputMetadata, outputNames } = await this.call<{ session: number; inputMetadata: ort.InferenceSession.ValueMetadata[]; outputNames: string[] }>({
+      op: 'load',
+      file,
+      options,
+    });
     return {
       inputMetadata,
+      outputNames,
       run: async (feeds) => {
         const wire: Record<string, WireTensor> = {};
         for (const [name, t] of Object.entries(feeds)) wire[name] = { type: t.type, data: t.data, dims: t.dims };

@@ -4,6 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { adaptFeeds, adaptOutputs } from './session.adapter.ts';
 
 export interface WireTensor {
   type: ort.Tensor.Type;
@@ -34,7 +35,8 @@ async function handle(request: Request) {
     return {};
   }
   const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data as never, t.dims)]));
-  const out = await session.run(feeds);
+  // Converted here, next to the session: an fp16 tensor's raw bits would not survive the trip between threads.
+  const out = adaptOutputs(await session.run(adaptFeeds(session.inputMetadata, feeds)));
   return { outputs: Object.fromEntries(Object.entries(out).map(([name, t]) => [name, { type: t.type, data: t.data, dims: t.dims }])) };
 }
 

@@ -70,8 +70,10 @@ async function describePack(dir: string): Promise<ModelPack | undefined> {
   }
   const single = files.find((f) => f.endsWith('.onnx'));
   if (single) {
-    const scale = Number(declared.scale ?? /x([248])\b/i.exec(single)?.[1] ?? 4);
-    return { ...base, kind: 'UPSCALE', file: path.join(dir, single), details: { scale } };
+    // A first guess only: the worker probes the model for its real scale at start.
+    const named = /(?:^|[^a-z0-9])x([1-8])(?![0-9])|(?:^|[^0-9])([1-8])x(?![a-z0-9])/i.exec(single);
+    const scale = Number(declared.scale ?? named?.[1] ?? named?.[2] ?? 4);
+    return { ...base, kind: 'UPSCALE', file: path.join(dir, single), details: { scale, ...(declared.scale !== undefined ? { scaleDeclared: true } : {}) } };
   }
   return undefined;
 }

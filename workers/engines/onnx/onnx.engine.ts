@@ -10,7 +10,7 @@ import { createVideoFramePool, renderVideo } from '../builtin/video.engine.ts';
 import type { ModelPack } from './model.catalog.ts';
 import { OnnxRuntime } from './onnx.runtime.ts';
 import { loadSdPackFiles, pngToRgb, rgbToPng, type Runner, runStableDiffusion, type SdPackFiles, type SdSessions } from './sd.pipeline.ts';
-import { phonemeIds, type PiperConfig, synthesiseIds, toInt16 } from './piper.pipeline.ts';
+import { phonemeIds, type PiperConfig, SENTENCE_SILENCE_SECONDS, sentencePhonemes, speakerIdFor, splitClauses, synthesiseIds, toInt16 } from './piper.pipeline.ts';
 import { UnetBatcher } from './unet.batcher.ts';
 import { UPSCALE_TILES, upscaleTiled } from './upscale.pipeline.ts';
 
@@ -103,7 +103,8 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
     let batcher = batchers.get(unet);
     if (!batcher) {
       const { ONNX_BATCH_WINDOW_MS: windowMs, ONNX_MAX_BATCH: maxBatch } = deps.core.config;
-      batchers.set(unet, (batcher = new UnetBatcher(unet, { windowMs, maxBatch })));
+      // On a GPU every new batch size is a new cuDNN algorithm search: sizes are padded to a few buckets there.
+      batchers.set(unet, (batcher = new UnetBatcher(unet, { windowMs, maxBatch, bucket: runtime.execution.provider === 'cuda' })));
     }
     return batcher;
   };
@@ -116,6 +117,7 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
       if ('upscale' in run.job.input) return upscale(run, (run.job.input as unknown as UpscaleJobInput).upscale);
       const input = run.job.input as unknown as ImageJobInput;
       const pack = runtime.pick(input.model, ['STABLE_DIFFUSION', 'SDXL']);
+      requireUnetSize(input.width, input.height);
       const files = await filesOf(pack);
       const init = input.initImageAssetId ? await run.readAsset(input.initImageAssetId) : undefined;
       if (init && !pack.details.img2img) throw new AppError('BAD_USER_INPUT', `Model "${pack.name}" has no vae_encoder, so it cannot start from an image`, { field: 'initImageAssetId' });
@@ -146,6 +148,8 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
               },
               {
                 signal: run.signal,
+                // Said once per job, not once per image.
+                onNote: (message) => index === 0 && run.note(message),
                 onStep: (step, total) =>
                   run.progress((index * total + step) / (total * input.numImages), `Image ${index + 1}/${input.numImages}: step ${step}/${total}`),
               },
@@ -193,17 +197,28 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
       const pack = runtime.pick(input.voiceId, ['VOICE'], 'voiceId');
       const config = pack.config as unknown as PiperConfig;
       const sampleRate = config.audio?.sample_rate ?? 22050;
-      const { clauses, voice } = await espeak.phonemise(input.text, config.espeak?.voice ?? 'en-us', run.signal);
-      run.note(`Phonemised with eSpeak NG voice ${voice}: ${clauses.length} clause(s)`);
+      const speakerId = speakerIdFor(config, pack.name, input.speakerId);
+      // Clause by clause, so each clause's punctuation can be written back as Piper voices are trained with it.
+      const clauses = splitClauses(input.text);
+      const phonemised = [];
+      let espeakVoice = '';
+      for (const clause of clauses) {
+        const { clauses: lines, voice } = await espeak.phonemise(clause.text, config.espeak?.voice ?? 'en-us', run.signal);
+        espeakVoice = voice;
+        // eSpeak separates a word's phonemes with "_"; Piper's ids are per code point.
+        phonemised.push({ phonemes: lines.join(' ').replaceAll('_', ''), terminator: clause.terminator });
+      }
+      const sentences = sentencePhonemes(phonemised);
+      if (!sentences.length) throw new AppError('BAD_USER_INPUT', 'The text has nothing to speak (only punctuation or spaces)', { field: 'text' });
+      run.note(`Phonemised with eSpeak NG voice ${espeakVoice}: ${clauses.length} clause(s), ${sentences.length} sentence(s)${(config.num_speakers ?? 1) > 1 ? `, speaker ${speakerId}` : ''}`);
       return withPackSession(run, pack, async (session, device) => {
         const chunks: Float32Array[] = [];
-        for (const [index, clause] of clauses.entries()) {
+        for (const [index, sentence] of sentences.entries()) {
           run.signal.throwIfAborted();
-          // eSpeak separates a word's phonemes with "_"; Piper's ids are per code point.
-          chunks.push(await synthesiseIds(session, config, phonemeIds(config, clause.replaceAll('_', '')), input.speed));
-          run.progress((index + 1) / clauses.length, `Clause ${index + 1}/${clauses.length}`);
+          chunks.push(await synthesiseIds(session, config, phonemeIds(config, sentence), input.speed, speakerId));
+          run.progress((index + 1) / sentences.length, `Sentence ${index + 1}/${sentences.length}`);
         }
-        const samples = toInt16(chunks, Math.round(sampleRate * 0.2));
+        const samples = toInt16(chunks, Math.round(sampleRate * SENTENCE_SILENCE_SECONDS));
         const wav = encodeWav({ samples, sampleRate });
         const durationSeconds = samples.length / sampleRate;
         const asset =
@@ -216,7 +231,7 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
                 durationSeconds,
               })
             : await run.saveAsset({ kind: 'AUDIO', mime: 'audio/wav', extension: 'wav', data: wav, durationSeconds });
-        return { assets: [asset], extra: { voice: pack.name, sampleRate, durationSeconds, device } };
+        return { assets: [asset], extra: { voice: pack.name, sampleRate, durationSeconds, device, ...((config.num_speakers ?? 1) > 1 ? { speakerId } : {}) } };
       });
     },
     close: () => espeak.close(),
@@ -249,6 +264,18 @@ export function createOnnxEngines(deps: EngineDeps): Engine[] {
     close: () => framePool.destroy(),
   };
   return [image, speech, video];
+}
+
+/** Traced UNets downsample the latents three times: the image sides must be multiples of 64, not just of 8. */
+function requireUnetSize(width: number, height: number) {
+  const bad = [
+    ['width', width],
+    ['height', height],
+  ].filter(([, side]) => (side as number) % 64 !== 0);
+  if (!bad.length) return;
+  const [field, side] = bad[0] as [string, number];
+  const lower = Math.max(64, Math.floor(side / 64) * 64);
+  throw new AppError('BAD_USER_INPUT', `${field} ${side} is not a multiple of 64, which the onnx engine's UNets need; use ${lower} or ${lower + 64}`, { field });
 }
 
 const silentLog = {

@@ -6,9 +6,13 @@ import { type ClipTokenizer, loadClipTokenizer } from './clip.tokenizer.ts';
 import { normalArray, seededNormal } from './random.ts';
 import { createScheduler, img2imgStartIndex, type SchedulerConfig } from './schedulers.ts';
 
-/** What the pipelines need of a session (an InferenceSession, or one in an inference thread); tests wrap real sessions to watch the calls. */
+/**
+ * What the pipelines need of a session: one behind the dtype adapter (session.adapter.ts), in an inference
+ * thread or in process. Pipelines feed float32 / int32 and read float32; tests wrap real sessions to watch the calls.
+ */
 export interface Runner {
   readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  readonly outputNames?: readonly string[];
   run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType>;
 }
 
@@ -35,6 +39,8 @@ export interface SdRequest {
 
 export interface SdHooks {
   signal?: AbortSignal;
+  /** Something the job log should say (a scheduler setting ignored as diffusers ignores it, say). */
+  onNote?(message: string): void;
   /** Called once per denoising step run, with 1-based step and the number of steps that run. */
   onStep?(step: number, total: number): void;
 }
@@ -70,14 +76,12 @@ export async function loadSdPackFiles(dir: string): Promise<SdPackFiles> {
   };
 }
 
-function idsTensor(runner: Runner, tokenizer: ClipTokenizer, texts: string[]) {
+/** Token ids as int32; the adapter widens them for encoders exported with int64 ids. */
+function idsTensor(tokenizer: ClipTokenizer, texts: string[]) {
   const length = tokenizer.maxLength;
   const ids = new Int32Array(texts.length * length);
   texts.forEach((text, i) => ids.set(tokenizer.encode(text), i * length));
-  const meta = runner.inputMetadata?.[0];
-  return meta && 'type' in meta && meta.type === 'int64'
-    ? new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [texts.length, length])
-    : new ort.Tensor('int32', ids, [texts.length, length]);
+  return new ort.Tensor('int32', ids, [texts.length, length]);
 }
 
 /** SDXL conditions on the penultimate layer of each encoder (hidden_states.N-1 of N). */
@@ -111,9 +115,9 @@ interface TextConditioning {
 }
 
 async function encodeText(files: SdPackFiles, sessions: SdSessions, texts: string[], size: { width: number; height: number }): Promise<TextConditioning> {
-  const out = await sessions.textEncoder.run({ input_ids: idsTensor(sessions.textEncoder, files.tokenizer, texts) });
+  const out = await sessions.textEncoder.run({ input_ids: idsTensor(files.tokenizer, texts) });
   if (!sessions.textEncoder2 || !files.tokenizer2) return { hidden: (out.last_hidden_state ?? Object.values(out)[0])! };
-  const out2 = await sessions.textEncoder2.run({ input_ids: idsTensor(sessions.textEncoder2, files.tokenizer2, texts) });
+  const out2 = await sessions.textEncoder2.run({ input_ids: idsTensor(files.tokenizer2, texts) });
   const hidden = concatLast(penultimate(out), penultimate(out2));
   const pooled = (out2.text_embeds ?? out2.pooler_output)!;
   if (files.zerosForEmptyPrompt && texts.length === 2 && !texts[0]) {
@@ -127,12 +131,62 @@ async function encodeText(files: SdPackFiles, sessions: SdSessions, texts: strin
   return { hidden, added: { textEmbeds: pooled, timeIds } };
 }
 
-function timestepTensor(unet: Runner, t: number): ort.Tensor {
-  const meta = unet.inputMetadata?.find((m) => m.name === 'timestep');
-  const type = meta && 'type' in meta ? meta.type : 'int64';
-  if (type === 'float32') return new ort.Tensor('float32', new Float32Array([t]), [1]);
-  if (type === 'float16') throw new Error('fp16 timestep inputs are not supported yet');
-  return new ort.Tensor('int64', BigInt64Array.from([BigInt(Math.round(t))]), [1]);
+/** The timestep as float32 [1]: the adapter makes it the UNet's int64 / float16 and scalar / [1]. */
+const timestepTensor = (t: number) => new ort.Tensor('float32', new Float32Array([t]), [1]);
+
+/**
+ * diffusers' get_guidance_scale_embedding for LCM-distilled UNets (`timestep_cond`): sinusoidal features of
+ * w · 1000, where w = guidance − 1; sines then cosines, zero-padded to an odd dimension.
+ */
+export function guidanceEmbedding(w: number, dim: number): Float32Array {
+  const half = Math.floor(dim / 2);
+  const out = new Float32Array(dim);
+  const scale = Math.log(10000) / (half - 1);
+  for (let i = 0; i < half; i++) {
+    // torch computes this in float32; fround keeps the frequencies bit-for-bit alike.
+    const angle = Math.fround(w * 1000 * Math.fround(Math.exp(-i * scale)));
+    out[i] = Math.sin(angle);
+    out[half + i] = Math.cos(angle);
+  }
+  return out;
+}
+
+/** Dimension of the UNet's `timestep_cond` input (time_cond_proj_dim), or undefined when it has none. */
+function timestepCondDim(unet: Runner): number | undefined {
+  const meta = unet.inputMetadata?.find((m) => m.name === 'timestep_cond');
+  if (!meta) return undefined;
+  const dim = meta.isTensor ? meta.shape.at(-1) : undefined;
+  return typeof dim === 'number' ? dim : 256;
+}
+
+/** Values that are not finite: what an fp16 VAE (or UNet) that overflowed gives. */
+function countNonFinite(data: Float32Array): number {
+  let bad = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) bad++;
+  return bad;
+}
+
+/** A run whose numbers overflowed, with what to do about it. */
+export class NumericOverflowError extends Error {
+  constructor(stage: 'vae_decoder' | 'unet', bad: number, total: number) {
+    super(
+      stage === 'vae_decoder'
+        ? `The VAE decoder produced ${bad} of ${total} values NaN or infinite: an fp16 VAE that overflows (the SD/SDXL VAE does in float16). ` +
+            'Use the fp16-fix VAE (madebyollin/sdxl-vae-fp16-fix for SDXL) or export vae_decoder in fp32.'
+        : `The UNet produced ${bad} of ${total} latent values NaN or infinite: an fp16 export that overflows. Export the UNet in fp32, or with onnxruntime's float16 converter keeping the overflowing ops in fp32.`,
+    );
+    this.name = 'NumericOverflowError';
+  }
+}
+
+/** The mean (first 4 channels) of an 8-channel `latent_parameters` output (Optimum ≥ 1.23), or the latents as they are. */
+function encodedLatents(encoded: ort.InferenceSession.ReturnType): Float32Array {
+  const tensor = (encoded.latent_sample ?? encoded.latent_parameters ?? Object.values(encoded)[0])!;
+  const data = tensor.data as Float32Array;
+  const [batch, channels, h, w] = tensor.dims as [number, number, number, number];
+  if (channels === 4) return data;
+  if (channels !== 8 || batch !== 1) throw new Error(`vae_encoder output has ${channels} channels; expected 4 latents, or 8 latent parameters (mean, log-variance)`);
+  return data.slice(0, 4 * h * w);
 }
 
 // Pixel loops yield to the event loop every this many pixels, so a large image never stalls heartbeats.
@@ -175,11 +229,16 @@ export async function runStableDiffusion(files: SdPackFiles, sessions: SdSession
   const { width, height } = request;
   const latentShape = [1, 4, height / 8, width / 8];
   const size = 4 * (height / 8) * (width / 8);
-  const guided = request.guidance > 1;
+  // An LCM-distilled UNet takes the guidance as an embedding, in one unguided batch of 1.
+  const condDim = timestepCondDim(sessions.unet);
+  const guided = condDim === undefined && request.guidance > 1;
   const texts = guided ? [request.negativePrompt ?? '', request.prompt] : [request.prompt];
   const conditioning = await encodeText(files, sessions, texts, { width, height });
+  const timestepCond = condDim === undefined ? undefined : new ort.Tensor('float32', guidanceEmbedding(request.guidance - 1, condDim), [1, condDim]);
 
   const scheduler = createScheduler(files.scheduler, request.steps);
+  for (const note of scheduler.notes) hooks.onNote?.(note);
+  const calls = scheduler.timesteps.length;
   const noise = normalArray(size, request.seed);
   const stepNoise = seededNormal(request.seed ^ 0x5bd1e995);
   let start = 0;
@@ -188,15 +247,14 @@ export async function runStableDiffusion(files: SdPackFiles, sessions: SdSession
     if (!sessions.vaeEncoder) throw new Error('This pack has no vae_encoder, so it cannot start from an image');
     start = img2imgStartIndex(request.steps, request.init.strength);
     const encoded = await sessions.vaeEncoder.run({ sample: await rgbToTensor(request.init.rgb, width, height) });
-    const clean = (encoded.latent_sample ?? Object.values(encoded)[0])!.data as Float32Array;
-    const scaled = clean.map((v) => v * files.vaeScale);
-    latents = start < request.steps ? scheduler.addNoise(scaled, noise, start) : scaled;
+    const scaled = encodedLatents(encoded).map((v) => v * files.vaeScale);
+    latents = start < calls ? scheduler.addNoise(scaled, noise, start) : scaled;
   } else {
     latents = noise.map((v) => v * scheduler.initNoiseSigma);
   }
 
-  const total = request.steps - start;
-  for (let index = start; index < request.steps; index++) {
+  const total = calls - start;
+  for (let index = start; index < calls; index++) {
     hooks.signal?.throwIfAborted();
     const scaled = scheduler.scaleModelInput(latents, index);
     const batch = guided ? 2 : 1;
@@ -204,8 +262,9 @@ export async function runStableDiffusion(files: SdPackFiles, sessions: SdSession
     for (let b = 0; b < batch; b++) sample.set(scaled, b * size);
     const out = await sessions.unet.run({
       sample: new ort.Tensor('float32', sample, [batch, ...latentShape.slice(1)]),
-      timestep: timestepTensor(sessions.unet, scheduler.timesteps[index]!),
+      timestep: timestepTensor(scheduler.timesteps[index]!),
       encoder_hidden_states: conditioning.hidden,
+      ...(timestepCond ? { timestep_cond: timestepCond } : {}),
       ...(conditioning.added ? { text_embeds: conditioning.added.textEmbeds, time_ids: conditioning.added.timeIds } : {}),
     });
     const predicted = (out.out_sample ?? Object.values(out)[0])!.data as Float32Array;
@@ -222,11 +281,15 @@ export async function runStableDiffusion(files: SdPackFiles, sessions: SdSession
   }
 
   hooks.signal?.throwIfAborted();
+  const badLatents = countNonFinite(latents);
+  if (badLatents) throw new NumericOverflowError('unet', badLatents, latents.length);
   const decoded = await sessions.vaeDecoder.run({
     latent_sample: new ort.Tensor('float32', latents.map((v) => v / files.vaeScale), latentShape),
   });
-  const pixels = (decoded.sample ?? Object.values(decoded)[0])!;
-  return tensorToRgb(pixels.data as Float32Array, width, height);
+  const pixels = (decoded.sample ?? Object.values(decoded)[0])!.data as Float32Array;
+  const badPixels = countNonFinite(pixels);
+  if (badPixels) throw new NumericOverflowError('vae_decoder', badPixels, pixels.length);
+  return tensorToRgb(pixels, width, height);
 }
 
 export const rgbToPng = (rgb: Uint8Array, width: number, height: number) => sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();

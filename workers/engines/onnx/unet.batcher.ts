@@ -21,15 +21,24 @@ export class UnetBatcher {
   private readonly session: Runner;
   private readonly windowMs: number;
   private readonly maxBatch: number;
+  private readonly bucket: boolean;
   private readonly groups = new Map<string, Group>();
   /** Jobs currently running per shape: a group runs as soon as all of them have called. */
   private readonly active = new Map<string, number>();
   runs = 0;
 
-  constructor(session: Runner, options: { windowMs: number; maxBatch: number }) {
+  /** Batch sizes the UNet actually ran, in order (what bucketing pads to). */
+  readonly batchSizes: number[] = [];
+
+  /**
+   * `bucket`: pad each run's batch to the next power of two (by repeating its last row, whose result is dropped),
+   * so a GPU sees a handful of shapes: the CUDA provider searches cuDNN algorithms afresh for every new shape.
+   */
+  constructor(session: Runner, options: { windowMs: number; maxBatch: number; bucket?: boolean }) {
     this.session = session;
     this.windowMs = options.windowMs;
     this.maxBatch = options.maxBatch;
+    this.bucket = options.bucket ?? false;
   }
 
   /** The Runner one job uses; `done` must be called when the job stops calling the UNet. */
@@ -81,17 +90,23 @@ export class UnetBatcher {
   private async runGroup(calls: Pending[]) {
     this.runs++;
     try {
-      if (calls.length === 1) return calls[0]!.resolve(await this.session.run(calls[0]!.feeds));
+      const rows = calls.reduce((sum, c) => sum + c.feeds.sample!.dims[0]!, 0);
+      const padded = this.bucket ? 2 ** Math.ceil(Math.log2(rows)) : rows;
+      this.batchSizes.push(padded);
+      if (calls.length === 1 && padded === rows) return calls[0]!.resolve(await this.session.run(calls[0]!.feeds));
       const concat = (name: string) => {
         const parts = calls.map((c) => c.feeds[name]!);
-        const data = new Float32Array(parts.reduce((sum, p) => sum + p.data.length, 0));
+        const rowLength = parts[0]!.data.length / parts[0]!.dims[0]!;
+        const data = new Float32Array(padded * rowLength);
         let offset = 0;
         for (const p of parts) {
           data.set(p.data as Float32Array, offset);
           offset += p.data.length;
         }
-        const batch = parts.reduce((sum, p) => sum + p.dims[0]!, 0);
-        return new ort.Tensor('float32', data, [batch, ...parts[0]!.dims.slice(1)]);
+        // Padding rows repeat the last real row: ordinary values, where zeros could be a degenerate input.
+        const last = data.subarray(offset - rowLength, offset);
+        for (; offset < data.length; offset += rowLength) data.set(last, offset);
+        return new ort.Tensor('float32', data, [padded, ...parts[0]!.dims.slice(1)]);
       };
       // Every input but the shared timestep is stacked along the batch axis (SDXL's text_embeds and time_ids too).
       const feeds: Record<string, ort.Tensor> = { timestep: calls[0]!.feeds.timestep! };

@@ -19,6 +19,9 @@ export interface TileOptions {
  */
 export async function upscaleTiled(session: Runner, rgb: Uint8Array, width: number, height: number, scale: number, options: TileOptions): Promise<Uint8Array> {
   const { tile, overlap } = options;
+  // torch.onnx.export names them `input.1` and a number unless told otherwise: the model says.
+  const inputName = session.inputMetadata[0]?.name ?? 'input';
+  const outputName = session.outputNames?.[0] ?? 'output';
   const outWidth = width * scale;
   const out = new Uint8Array(outWidth * height * scale * 3);
   const tilesX = Math.ceil(width / tile);
@@ -44,8 +47,12 @@ export async function upscaleTiled(session: Runner, rgb: Uint8Array, width: numb
           for (let c = 0; c < 3; c++) input[c * w * h + y * w + x] = rgb[src + c]! / 255;
         }
       }
-      const result = await session.run({ input: new ort.Tensor('float32', input, [1, 3, h, w]) });
-      const data = (result.output ?? Object.values(result)[0])!.data as Float32Array;
+      const result = await session.run({ [inputName]: new ort.Tensor('float32', input, [1, 3, h, w]) });
+      const tensor = (result[outputName] ?? Object.values(result)[0])!;
+      if (tensor.dims.at(-1) !== w * scale || tensor.dims.at(-2) !== h * scale) {
+        throw new Error(`The upscaler turned a ${w}×${h} tile into ${tensor.dims.at(-1)}×${tensor.dims.at(-2)}, not ×${scale}`);
+      }
+      const data = tensor.data as Float32Array;
       const ow = w * scale;
       const plane = ow * h * scale;
       // Copy the tile's core (its part of the image without the overlap) into place.
@@ -59,4 +66,23 @@ export async function upscaleTiled(session: Runner, rgb: Uint8Array, width: numb
     }
   }
   return out;
+}
+
+/** Side of the tile the scale probe runs: small, and a multiple of what a pixel-unshuffling x2 / x1 model needs. */
+const PROBE = 16;
+
+/**
+ * The model's own scale: one small tile through it, output side over input side. A file name says nothing
+ * reliable (RealESRGAN_x2plus, 4x-UltraSharp, a renamed file), and a wrong scale makes garbage.
+ */
+export async function probeUpscaleScale(session: Runner): Promise<number> {
+  const inputName = session.inputMetadata[0]?.name ?? 'input';
+  const result = await session.run({ [inputName]: new ort.Tensor('float32', new Float32Array(3 * PROBE * PROBE).fill(0.5), [1, 3, PROBE, PROBE]) });
+  const out = (result[session.outputNames?.[0] ?? ''] ?? Object.values(result)[0])!;
+  const [, channels, height, width] = out.dims as [number, number, number, number];
+  const scale = width / PROBE;
+  if (out.dims.length !== 4 || channels !== 3 || height !== width || !Number.isInteger(scale) || scale < 1) {
+    throw new Error(`not an image-to-image upscaler: a [1,3,${PROBE},${PROBE}] tile gave [${out.dims.join(',')}]`);
+  }
+  return scale;
 }
