@@ -17,6 +17,7 @@ import type { Core } from '../src/core.ts';
 import { fileTooLarge } from '../src/services/upload.service.ts';
 import { parseMultipartOperation, removeUploadTemps } from './graphql-uploads.ts';
 import { registerFileRoutes } from './files.routes.ts';
+import { GRAPHIQL_DEFAULT_DOCUMENT } from './graphiql.document.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerWebhookRoutes } from './webhooks.routes.ts';
 import { installCompatErrorHandler } from './compat.common.ts';
@@ -34,14 +35,21 @@ interface ServerContext {
   reply?: FastifyReply;
   request?: Request;
   connectionParams?: Record<string, unknown>;
+  /** The operation's payload; over graphql-ws, GraphiQL puts its header editor's headers in `extensions.headers`. */
+  params?: { extensions?: Record<string, unknown> };
 }
 
+const authorizationIn = (record: unknown): string | null => {
+  if (!record || typeof record !== 'object') return null;
+  const value = (record as Record<string, unknown>).authorization ?? (record as Record<string, unknown>).Authorization;
+  return typeof value === 'string' && value ? value : null;
+};
+
+/** The HTTP header, else the subscribe message's `extensions.headers` (GraphiQL), else the socket's connectionParams. */
 function authorizationOf(initial: ServerContext): string | null {
   const header = initial.request?.headers.get('authorization');
   if (header) return header;
-  const params = initial.connectionParams ?? {};
-  const value = params.authorization ?? params.Authorization;
-  return typeof value === 'string' ? value : null;
+  return authorizationIn(initial.params?.extensions?.headers) ?? authorizationIn(initial.connectionParams);
 }
 
 /** Fastify's limit for the bodies it parses itself (JSON); multipart bodies are streamed (graphql-uploads.ts). */
@@ -123,7 +131,9 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     },
     context: (initial) => createContext(core, authorizationOf(initial)),
     maskedErrors: { maskError },
-    graphiql: core.config.GRAPHIQL ? { title: 'Atelier', subscriptionsProtocol: 'WS' } : false,
+    graphiql: core.config.GRAPHIQL
+      ? { title: 'Atelier', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_DOCUMENT, defaultEditorToolsVisibility: 'headers' }
+      : false,
     // Inlines GraphiQL's assets, so the page works without reaching a CDN.
     renderGraphiQL,
     landingPage: false,
