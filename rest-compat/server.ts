@@ -178,6 +178,8 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     'video-generator': videoGeneratorError,
   });
   registerRateLimitHook(app, limits);
+  // Every REST dialect hands out result URLs in its own fields: they are signed on the way out, in one place.
+  app.addHook('preSerialization', async (_request, _reply, payload) => core.fileUrls.signAll(payload));
   registerMetricsRoute(app, metrics);
   registerHealthRoutes(app, core);
   registerFileRoutes(app, core);
