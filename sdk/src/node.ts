@@ -1,5 +1,5 @@
 import { openAsBlob } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Atelier, Asset, JobDetail } from './client.ts';
 
@@ -33,5 +33,7 @@ export async function downloadJob(atelier: Atelier, job: Pick<JobDetail, 'id' | 
 
 /** Uploads a file from disk without reading it into memory first. */
 export async function uploadFile(atelier: Atelier, file: string): Promise<Asset> {
+  // openAsBlob's own error names no cause; stat's says ENOENT, EACCES…
+  await stat(file);
   return atelier.upload(await openAsBlob(file), path.basename(file));
 }
