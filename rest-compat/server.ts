@@ -16,6 +16,7 @@ import { schema } from '../schema/index.ts';
 import type { Core } from '../src/core.ts';
 import { fileTooLarge } from '../src/services/upload.service.ts';
 import { parseMultipartOperation, removeUploadTemps } from './graphql-uploads.ts';
+import { registerDashboardRoutes } from './dashboard.routes.ts';
 import { registerFileRoutes } from './files.routes.ts';
 import { GRAPHIQL_DEFAULT_DOCUMENT } from './graphiql.document.ts';
 import { registerHealthRoutes } from './health.routes.ts';
@@ -183,6 +184,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerMetricsRoute(app, metrics);
   registerHealthRoutes(app, core);
   registerFileRoutes(app, core);
+  await registerDashboardRoutes(app);
   registerWebhookRoutes(app, core);
   registerMediaApiRoutes(app, core);
   registerComfyRoutes(app, core);
