@@ -4,9 +4,9 @@ import type { JobEvent } from '../sdk/src/index.ts';
 const seconds = (value: number | null | undefined) => (value == null ? '–' : value < 90 ? `${value}s` : `${Math.round(value / 60)}m`);
 
 /** What one event says beside the bar: where the job is, and how long it has left. */
-function describe(event: JobEvent): { state: string; eta: string; message: string } {
+function describe(event: JobEvent): { state: string; etaText: string; message: string } {
   const state = event.status === 'QUEUED' && event.queuePosition != null ? `QUEUED #${event.queuePosition + 1}` : event.status;
-  return { state, eta: seconds(event.etaSeconds), message: (event.message ?? '').slice(0, 40) };
+  return { state, etaText: seconds(event.etaSeconds), message: (event.message ?? '').slice(0, 40) };
 }
 
 /**
@@ -26,7 +26,7 @@ export class JobProgressBar {
     this.bar = new cliProgress.SingleBar(
       {
         stream,
-        format: `${label} {bar} {percentage}% | {state} | ETA {eta} | {message}`,
+        format: `${label} {bar} {percentage}% | {state} | ETA {etaText} | {message}`,
         hideCursor: true,
         clearOnComplete: false,
         barsize: 30,

@@ -100,6 +100,7 @@ async function main() {
   await startChild('api', 'rest-compat/main.ts', env);
   await startChild('worker', 'workers/main.ts', env);
   console.log(`Atelier ready at ${config.publicUrl}/graphql`);
+  console.log(`Dashboard: ${config.publicUrl}/   CLI: ./atelier login, then ./atelier generate image "a lighthouse at dusk"`);
 }
 
 function printFirstStart(username: string, password: string | undefined, apiKey: string, url: string) {
