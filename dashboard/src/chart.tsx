@@ -31,7 +31,7 @@ export function Chart(props: { title: string; x: number[]; series: Series[]; tim
         x: {
           time: props.time ?? false,
           range: (u, min, max) => {
-            if (min === max) return [min - 60, max + 1];
+            if (min == null || max == null || max - min < 1) return [(max ?? 0) - 60, (max ?? 0) + 1];
             // Bars stand on their x: half a step of room at each end keeps the first and last whole.
             const half = props.bars ? (max - min) / Math.max(1, u.data[0].length - 1) / 2 : 0;
             return [min - half, max + half];

@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboardIfStale } from '../../dashboard/build.main.ts';
@@ -11,6 +12,7 @@ import { createTestUser, type TestUser } from '../helpers/users.ts';
 /** Debian's chromium, never a downloaded browser. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const fakeSmiDir = fileURLToPath(new URL('../fakes/nvidia-smi', import.meta.url));
 /** Set SCREENSHOT_DIR to keep a picture of each page. */
 const shots = process.env.SCREENSHOT_DIR;
 
@@ -26,6 +28,7 @@ describe('the dashboard in headless Chromium', () => {
 
   beforeAll(async () => {
     await buildDashboardIfStale();
+    chmodSync(path.join(fakeSmiDir, 'nvidia-smi'), 0o755);
     core = await testCore(env);
     [user, admin] = await Promise.all([createTestUser(core), createTestUser(core, 'admin')]);
     // The worker starts once the page watches the queued job (first test), so the page sees every step of it.
@@ -83,7 +86,9 @@ describe('the dashboard in headless Chromium', () => {
     });
     await page.click('button[type=submit]');
     await page.waitForSelector('.job-page[data-status=QUEUED]');
-    worker = await startProcess('workers/main.ts', { ...env, PORT: new URL(url).port, HOST: '127.0.0.1' });
+    // Its nvidia-smi is the fake one, which reports the two GPUs of a captured box, for the admin's telemetry.
+    const gpuEnv = { PATH: `${fakeSmiDir}:${process.env.PATH}` };
+    worker = await startProcess('workers/main.ts', { ...env, ...gpuEnv, PORT: new URL(url).port, HOST: '127.0.0.1' });
     await page.waitForSelector('.job-page[data-status=COMPLETED] [role=progressbar][aria-valuenow="100"]', { timeout: 60_000 });
     const seen = await page.evaluate(() => (window as unknown as { seen: number[] }).seen);
     expect(seen[0]).toBe(0);
@@ -112,14 +117,21 @@ describe('the dashboard in headless Chromium', () => {
     await page.context().close();
   }, 120_000);
 
-  it('shows an admin the workers with live telemetry, queue depth and a cost chart', async () => {
+  it('shows an admin the workers and their GPUs with live telemetry charts, queue depth and a cost chart', async () => {
     const page = await signIn(admin);
     await page.goto(`${url}/#/workers`);
     const worker = await page.waitForSelector('[data-worker]');
     expect(await worker.textContent()).toContain('builtin');
+    expect(await worker.textContent()).toContain('GPU 0 NVIDIA GeForce RTX 3090');
     await page.waitForSelector('[data-chart="Host CPU and RAM (%)"] canvas');
+    await page.waitForSelector('[data-chart="GPU utilization (%)"] canvas');
+    await page.waitForSelector('[data-chart="GPU memory used (%)"] canvas');
     expect(await page.textContent('[data-chart="Queue depth per engine"]')).toContain('builtin');
     await snap(page, 'workers');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForFunction(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
+    await snap(page, 'workers-phone');
+    await page.setViewportSize({ width: 1200, height: 900 });
 
     await page.goto(`${url}/#/costs`);
     await page.waitForSelector('[data-chart="Cost per day ($)"] canvas');

@@ -40,7 +40,7 @@ export function WorkersPage() {
       </div>
       {streamError ? <ErrorBox error={streamError} /> : null}
       <div class="charts">
-        {samples.length ? (
+        {samples.length > 1 ? (
           <>
             <Chart title="Host CPU and RAM (%)" time x={x} unit="%" max={100} series={[{ label: 'CPU', values: samples.map((s) => s.cpu) }, { label: 'RAM', values: samples.map((s) => s.ram) }]} />
             {gpuNames.length ? (
