@@ -40,7 +40,8 @@ export function Chart(props: { title: string; x: number[]; series: Series[]; tim
         ...(props.max ? { y: { range: [0, props.max] as [number, number] } } : {}),
       },
       axes: [
-        labels ? { values: (_u, ticks) => ticks.map((t) => labels[Math.round(t)] ?? ''), space: 40 } : {},
+        // Labelled x values are indexes: ticks only on whole ones.
+        labels ? { values: (_u, ticks) => ticks.map((t) => labels[Math.round(t)] ?? ''), space: 40, incrs: [1, 2, 5, 10, 20, 50, 100] } : {},
         { values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(2)}${props.unit ?? ''}`), size: 60 },
       ],
       series: [

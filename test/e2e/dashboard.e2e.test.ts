@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboardIfStale } from '../../dashboard/build.main.ts';
 import type { Core } from '../../src/core.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
+import { pngBytes, wavBytes } from '../helpers/media.ts';
 import { startApi, startProcess, type RunningProcess } from '../helpers/processes.ts';
 import { createTestUser, type TestUser } from '../helpers/users.ts';
 
@@ -110,6 +111,19 @@ describe('the dashboard in headless Chromium', () => {
     await page.waitForSelector('[data-testid=job-list] li');
     await snap(page, 'jobs');
 
+    // A talking head from two files uploaded by the form: the video player shows the result.
+    await page.goto(`${url}/#/new/talking-head`);
+    await page.setInputFiles('input[name=image]', { name: 'portrait.png', mimeType: 'image/png', buffer: await pngBytes(64, 64) });
+    await page.setInputFiles('input[name=audio]', { name: 'voice.wav', mimeType: 'audio/wav', buffer: wavBytes(0.4) });
+    await page.fill('input[name=fps]', '5');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.job-page[data-status=COMPLETED] .results video', { timeout: 60_000 });
+    await page.waitForFunction(() => (document.querySelector('.results video') as HTMLVideoElement).readyState >= 1);
+    expect(await page.$eval('.results video', (v) => [(v as HTMLVideoElement).videoWidth, (v as HTMLVideoElement).videoHeight])).toEqual([64, 64]);
+    await snap(page, 'talking-head');
+
+    await page.goto(`${url}/#/jobs`);
+    await page.waitForSelector('[data-testid=job-list] li');
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);

@@ -48,7 +48,7 @@ export function JobPage({ id }: { id: string }) {
           return (
             <div class="job-page" data-status={status}>
               <div class="title-row">
-                <h1>{describeJob(j) || j.kind.toLowerCase()}</h1>
+                <h1>{describeJob(j)}</h1>
                 <StatusBadge status={status} />
               </div>
               <Progress value={progress} status={status} />

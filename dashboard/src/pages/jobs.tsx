@@ -6,9 +6,12 @@ import { Empty, ErrorBox, Progress, StatusBadge, View, when } from '../ui.tsx';
 const STATUSES = ['QUEUED', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
 const KINDS = ['IMAGE', 'VIDEO', 'SPEECH', 'TALKING_HEAD', 'WORKFLOW'] as const;
 
-export const describeJob = (job: Pick<Job, 'input'>) => {
+export const kindLabel = (kind: string) => kind.charAt(0) + kind.slice(1).toLowerCase().replace('_', ' ');
+
+/** The prompt or the text to speak; for a talking head or workflow, which has neither, its kind. */
+export const describeJob = (job: Pick<Job, 'input' | 'kind'>) => {
   const input = (job.input ?? {}) as { prompt?: string; text?: string };
-  return input.prompt ?? input.text ?? '';
+  return input.prompt ?? input.text ?? kindLabel(job.kind);
 };
 
 function Thumb({ job }: { job: Job }) {
@@ -118,7 +121,7 @@ export function JobsPage() {
                   <a href={`#/jobs/${job.id}`}>
                     <Thumb job={job} />
                     <span class="job-main">
-                      <span class="job-prompt">{describeJob(job) || job.kind.toLowerCase()}</span>
+                      <span class="job-prompt">{describeJob(job)}</span>
                       <span class="muted small">
                         {job.kind.toLowerCase().replace('_', ' ')} · {job.engine ?? '–'} · {when(job.createdAt)}
                         {job.owner ? ` · ${job.owner.username}` : ''}
