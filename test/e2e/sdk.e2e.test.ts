@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Atelier, AtelierError, type JobEvent } from '../../sdk/src/index.ts';
+import { Atelier, AtelierError, operations, type JobEvent } from '../../sdk/src/index.ts';
 import { downloadJob, uploadFile } from '../../sdk/src/node.ts';
 import type { Core } from '../../src/core.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
@@ -77,6 +77,23 @@ describe('the SDK against a running API and worker', () => {
     expect(h.assets[0]!.mime).toBe('video/mp4');
     const { data } = await atelier.download(v.assets[0]!);
     expect(Buffer.from(data.subarray(4, 8)).toString()).toBe('ftyp');
+  });
+
+  it('queues a batch and follows its aggregate with any typed subscription', async () => {
+    const batch = await atelier.generateBatch(
+      [
+        { prompt: 'a red fox', width: 64, height: 64, steps: 4 },
+        { prompt: 'a blue fox', width: 64, height: 64, steps: 4 },
+      ],
+      { metadata: { from: 'sdk' } },
+    );
+    expect(batch).toMatchObject({ total: 2, jobs: [{ kind: 'IMAGE' }, { kind: 'IMAGE' }] });
+    let last;
+    for await (const { batchProgress } of atelier.subscribe(operations.BatchProgress, { id: batch.id })) last = batchProgress;
+    expect(last).toMatchObject({ batchId: batch.id, status: 'COMPLETED', completed: 2, progress: 100 });
+    const { batch: stored } = await atelier.request(operations.Batch, { id: batch.id });
+    expect(stored.metadata).toEqual({ from: 'sdk' });
+    expect(stored.jobs.every((j) => j.assets.length === 1)).toBe(true);
   });
 
   it('throws AtelierErrors with the server’s code: bad input, wrong password, cancelled job, unreachable server', async () => {
