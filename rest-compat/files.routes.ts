@@ -19,11 +19,20 @@ const fileDoc = (operationId: string, summary: string, description: string) => (
   // Where a REST family admits anonymous callers, their files are fetched without a credential too.
   security: [{}, { bearer: [] }] as Record<string, string[]>[],
   params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
+  querystring: {
+    type: 'object',
+    properties: {
+      exp: { type: 'string', description: 'Expiry of a signed link (seconds since the epoch)' },
+      sig: { type: 'string', description: 'Signature of a signed link' },
+    },
+  },
   response: {
     200: { description, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
     400: { description: 'Not an image', ...atelierError },
     401: { description: 'No valid credential', ...atelierError },
+    403: { description: 'A signed link whose signature does not match', ...atelierError },
     404: { description: 'No such file, or not yours', ...atelierError },
+    410: { description: 'A signed link that has expired', ...atelierError },
   },
 });
 
@@ -56,8 +65,25 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
   };
   const cached = (reply: FastifyReply, etag: string) => reply.header('cache-control', 'private, max-age=31536000, immutable').header('etag', etag);
 
-  app.get<{ Params: { id: string } }>('/files/:id', { schema: fileDoc('getFile', 'A stored file (image, video, audio)', 'The file, in its own media type') }, async (request, reply) => {
+  type FileRequest = { Params: { id: string }; Querystring: { exp?: string; sig?: string } };
+  app.get<FileRequest>('/files/:id', { schema: fileDoc('getFile', 'A stored file (image, video, audio)', 'The file, in its own media type') }, async (request, reply) => {
     try {
+      const { exp, sig } = request.query;
+      if (exp !== undefined || sig !== undefined) {
+        const check = core.fileUrls.check(request.params.id, exp, sig);
+        if (check === 'invalid') return reply.status(403).send({ error: { code: 'FORBIDDEN', message: 'This file link is not valid: its signature does not match' } });
+        if (check === 'expired') return reply.status(410).send({ error: { code: 'LINK_EXPIRED', message: 'This file link has expired; ask for the job or asset again for a fresh one' } });
+        const asset = await core.assets.getSignedAsset(core.orm.em.fork(), request.params.id);
+        const direct = await core.storage.downloadUrl?.(asset.storageKey, { mime: asset.mime, filename: asset.filename });
+        if (direct) return reply.header('cache-control', 'private, no-store').redirect(direct, 302);
+        const stream = await open(request, asset);
+        return reply
+          .type(asset.mime)
+          .header('content-length', String(asset.bytes))
+          .header('cache-control', `private, max-age=${core.fileUrls.secondsLeft(exp!)}, immutable`)
+          .header('etag', `"${asset.sha256}"`)
+          .send(stream);
+      }
       const asset = await authorize(request);
       // Object storage may hand the bytes out itself: the client follows a short-lived presigned URL.
       const direct = await core.storage.downloadUrl?.(asset.storageKey, { mime: asset.mime, filename: asset.filename });

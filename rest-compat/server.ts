@@ -18,7 +18,9 @@ import { schema } from '../schema/index.ts';
 import type { Core } from '../src/core.ts';
 import { fileTooLarge } from '../src/services/upload.service.ts';
 import { parseMultipartOperation, removeUploadTemps } from './graphql-uploads.ts';
+import { registerDashboardRoutes } from './dashboard.routes.ts';
 import { registerFileRoutes } from './files.routes.ts';
+import { GRAPHIQL_DEFAULT_DOCUMENT } from './graphiql.document.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerWebhookRoutes } from './webhooks.routes.ts';
 import { installCompatErrorHandler } from './compat.common.ts';
@@ -43,6 +45,8 @@ interface ServerContext {
   connectionParams?: Record<string, unknown>;
   /** graphql-ws's context: the upgrade request the socket came in on. */
   extra?: { request?: { headers: { host?: string } } };
+  /** The operation's payload; over graphql-ws, GraphiQL puts its header editor's headers in `extensions.headers`. */
+  params?: { extensions?: Record<string, unknown> };
 }
 
 /** The base URL the client used, over HTTP (yoga's request) or WebSocket (the upgrade request). */
@@ -54,12 +58,17 @@ function baseUrlOfInitial(core: Core, initial: ServerContext): string {
   return baseUrlOf(core.config, { protocol: 'http', host: initial.extra?.request?.headers.host });
 }
 
+const authorizationIn = (record: unknown): string | null => {
+  if (!record || typeof record !== 'object') return null;
+  const value = (record as Record<string, unknown>).authorization ?? (record as Record<string, unknown>).Authorization;
+  return typeof value === 'string' && value ? value : null;
+};
+
+/** The HTTP header, else the subscribe message's `extensions.headers` (GraphiQL), else the socket's connectionParams. */
 function authorizationOf(initial: ServerContext): string | null {
   const header = initial.request?.headers.get('authorization');
   if (header) return header;
-  const params = initial.connectionParams ?? {};
-  const value = params.authorization ?? params.Authorization;
-  return typeof value === 'string' ? value : null;
+  return authorizationIn(initial.params?.extensions?.headers) ?? authorizationIn(initial.connectionParams);
 }
 
 /** Fastify's limit for the bodies it parses itself (JSON); multipart bodies are streamed (graphql-uploads.ts). */
@@ -147,7 +156,9 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     },
     context: (initial) => createContext(core, authorizationOf(initial), baseUrlOfInitial(core, initial)),
     maskedErrors: { maskError },
-    graphiql: core.config.GRAPHIQL ? { title: 'Atelier', subscriptionsProtocol: 'WS' } : false,
+    graphiql: core.config.GRAPHIQL
+      ? { title: 'Atelier', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_DOCUMENT, defaultEditorToolsVisibility: 'headers' }
+      : false,
     // Inlines GraphiQL's assets, so the page works without reaching a CDN.
     renderGraphiQL,
     landingPage: false,
@@ -192,9 +203,12 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerDocsPages(app);
   installCompatErrorHandler(app, FAMILY_ERROR_SHAPES);
   registerRateLimitHook(app, limits);
+  // Every REST dialect hands out result URLs in its own fields: they are signed on the way out, in one place.
+  app.addHook('preSerialization', async (_request, _reply, payload) => core.fileUrls.signAll(payload));
   registerMetricsRoute(app, metrics);
   registerHealthRoutes(app, core);
   registerFileRoutes(app, core);
+  await registerDashboardRoutes(app);
   registerWebhookRoutes(app, core);
   registerMediaApiRoutes(app, core);
   registerComfyRoutes(app, core);

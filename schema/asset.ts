@@ -1,5 +1,4 @@
 import { ASSET_KINDS, type Asset } from '../src/db/entities/asset.entity.ts';
-import { absoluteUrl, assetPath } from '../src/services/public-url.ts';
 import { badInput } from '../src/services/errors.ts';
 import { builder } from './builder.ts';
 import { requireActor } from './context.ts';
@@ -19,8 +18,10 @@ export const AssetRef = builder.objectRef<Asset>('Asset').implement({
     durationSeconds: t.float({ nullable: true, resolve: (a) => (a.durationSeconds == null ? null : Number(a.durationSeconds)) }),
     filename: t.exposeString('filename', { nullable: true, description: 'The name an upload was sent under; generated files have none.' }),
     url: t.string({
-      description: 'Downloads the file; send the same Authorization header (owner or admin only).',
-      resolve: (a, _args, ctx) => absoluteUrl(assetPath(a.id), ctx.baseUrl),
+      description:
+        'Downloads the file: a signed link (`?exp=…&sig=…`, valid FILE_URL_TTL_SECONDS) that works without a header, ' +
+        'e.g. in <img> or <video>. Without the query, send the Authorization header (owner or admin only).',
+      resolve: (a, _args, ctx) => ctx.core.fileUrls.url(a.id, ctx.baseUrl),
     }),
     jobId: t.id({ nullable: true, resolve: (a) => a.job?.id ?? null }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

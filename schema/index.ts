@@ -14,6 +14,7 @@ import './project-preset.ts';
 import './quota.ts';
 import './config-files.ts';
 import './scene-profile.ts';
+import './queue.ts';
 import './provider.ts';
 import './talking-head-config.ts';
 import './user.ts';

@@ -4,7 +4,6 @@ import type { JobEvent } from '../src/pubsub/pubsub.ts';
 import { badInput } from '../src/services/errors.ts';
 import { SPEECH_EMOTIONS } from '../src/services/generation.inputs.ts';
 import type { JobStats } from '../src/services/job.service.ts';
-import { withAbsoluteUrls } from '../src/services/public-url.ts';
 import { AssetRef } from './asset.ts';
 import { builder } from './builder.ts';
 import { requireActor } from './context.ts';
@@ -39,7 +38,12 @@ export const JobRef = builder.objectRef<Job>('Job').implement({
     progress: t.exposeInt('progress', { description: '0–100 across all steps of the job.' }),
     statusMessage: t.exposeString('statusMessage', { nullable: true }),
     input: t.field({ type: 'JSON', description: 'The request as stored, defaults and seed applied.', resolve: (j) => j.input }),
-    result: t.field({ type: 'JSON', nullable: true, resolve: (j, _args, ctx) => (j.result ? withAbsoluteUrls(j.result, ctx.baseUrl) : null) }),
+    result: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'What the job made; `urls` are signed links (see Asset.url).',
+      resolve: (j, _args, ctx) => ctx.core.fileUrls.signAll(j.result ?? null, ctx.baseUrl),
+    }),
     error: t.field({ type: JobError, nullable: true, resolve: (j) => jobError(j.errorCode, j.errorMessage) }),
     priority: t.exposeInt('priority', { description: '1 runs first, 10 last.' }),
     engine: t.exposeString('engine', { nullable: true }),
@@ -99,7 +103,7 @@ const JobEventRef = builder.objectRef<JobEvent>('JobEvent').implement({
     status: t.field({ type: JobStatusEnum, resolve: (e) => e.status }),
     progress: t.exposeInt('progress'),
     message: t.exposeString('message', { nullable: true }),
-    result: t.field({ type: 'JSON', nullable: true, resolve: (e, _args, ctx) => (e.result ? withAbsoluteUrls(e.result, ctx.baseUrl) : e.result) }),
+    result: t.field({ type: 'JSON', nullable: true, resolve: (e, _args, ctx) => ctx.core.fileUrls.signAll(e.result, ctx.baseUrl) }),
     error: t.field({ type: JobError, nullable: true, resolve: (e) => jobError(e.errorCode, e.errorMessage) }),
     queuePosition: t.exposeInt('queuePosition', { nullable: true }),
     etaSeconds: t.exposeInt('etaSeconds', { nullable: true }),

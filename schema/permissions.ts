@@ -51,6 +51,7 @@ export const permissions = shield(
       models: canRead,
       workers: admin,
       resources: admin,
+      queues: admin,
       characters: canRead,
       character: canRead,
       projectPresets: canRead,

@@ -23,6 +23,7 @@ import { QuotaService } from './services/quota.service.ts';
 import { UploadService } from './services/upload.service.ts';
 import { createStorage } from './storage/storage.factory.ts';
 import type { Storage } from './storage/storage.service.ts';
+import { FileUrlSigner } from './storage/file-url.signer.ts';
 
 /** Everything a process needs from the core, built once at start and closed once at exit. */
 export interface Core {
@@ -48,6 +49,8 @@ export interface Core {
   comfy: ComfyService;
   /** Paid image providers: admin, routing, credits, cache, alerts. */
   providers: ProviderService;
+  /** Signs result URLs handed to clients, and checks them when they come back. */
+  fileUrls: FileUrlSigner;
   close(): Promise<void>;
 }
 
@@ -88,8 +91,9 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     maxDurationSeconds: config.QUOTA_MAX_DURATION_SECONDS,
     maxFrames: config.QUOTA_MAX_FRAMES,
   });
+  const jwtSecret = config.JWT_SECRET ?? loadOrCreateSecret(config.dataDir, 'jwt.secret');
   const auth = new AuthService({
-    jwtSecret: config.JWT_SECRET ?? loadOrCreateSecret(config.dataDir, 'jwt.secret'),
+    jwtSecret,
     jwtExpiresInSeconds: config.JWT_EXPIRES_IN_SECONDS,
   });
   const workers = new WorkerRegistry(redis, config.QUEUE_PREFIX);
@@ -132,6 +136,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     lifecycle: new JobLifecycle({ pubsub, storage, publicUrl: config.publicUrl }),
     comfy,
     providers,
+    fileUrls: new FileUrlSigner({ secret: jwtSecret, ttlSeconds: config.FILE_URL_TTL_SECONDS, publicUrl: config.publicUrl }),
     async close() {
       configFiles?.stop();
       await queues.close().catch(() => undefined);

@@ -54,6 +54,8 @@ const envSchema = z.object({
   DEFAULT_ENGINE: z.enum(ENGINE_FAMILIES).default('builtin'),
   UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(524_288_000),
   UPLOAD_MAX_PIXELS: z.coerce.number().int().positive().default(50_000_000),
+  /** How long a signed result URL (`/files/{id}?exp=…&sig=…`) handed to a client stays valid. */
+  FILE_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(3600),
   /** Paid image providers (see README "Paid providers"). */
   PROVIDER_KEY_SECRET: z.string().min(32, 'PROVIDER_KEY_SECRET must be at least 32 characters').optional(),
   OPENAI_API_KEY: z.string().optional(),

@@ -91,6 +91,7 @@ async function main() {
   await startChild('worker', 'workers/main.ts', env);
   console.log(`Atelier ready at ${config.publicUrl}/graphql`);
   console.log(anonymousBanner(config));
+  console.log(`Dashboard: ${config.publicUrl}/   CLI: ./atelier login, then ./atelier generate image "a lighthouse at dusk"`);
 }
 
 process.on('SIGINT', () => void stopAll(0));

@@ -91,7 +91,9 @@ describe('image generation end to end', () => {
     const meta = await sharp(png).metadata();
     expect(meta).toMatchObject({ format: 'png', width: 96, height: 64 });
 
-    const anonymous = await fetch(final.result!.urls[0]!);
+    // The signed link opens without a header; the same path without its signature needs one.
+    expect((await fetch(final.result!.urls[0]!)).status).toBe(200);
+    const anonymous = await fetch(final.result!.urls[0]!.split('?')[0]!);
     expect(anonymous.status).toBe(401);
   });
 });

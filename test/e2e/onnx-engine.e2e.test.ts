@@ -123,7 +123,7 @@ describe('onnx engine end to end (tiny Stable Diffusion pack, CPU execution prov
 
   it('upscales ×2 with the ESRGAN pack and runs img2img from a stored image', async () => {
     const source = (await runJob({ prompt: 'a lighthouse', width: 128, height: 64, steps: 2, seed: 3, model: 'tiny-sd' })).at(-1)!;
-    const assetId = source.result!.urls[0]!.split('/').at(-1)!;
+    const assetId = new URL(source.result!.urls[0]!).pathname.split('/').at(-1)!;
     const created = await gql<{ upscaleImage: { id: string } }, unknown>(system.url, 'mutation ($a: ID!) { upscaleImage(assetId: $a, scale: 2) { id } }', { a: assetId }, user.token);
     expect(created.errors).toBeUndefined();
     const client = wsClient(system.wsUrl, user.token);

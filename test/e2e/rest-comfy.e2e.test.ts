@@ -89,7 +89,7 @@ describe('REST media API (000): /comfy routes', () => {
     expect(body).toMatchObject({ workflowResponse: { prompt_id: expect.any(String), server: comfy.url }, isDemo: false });
     const sent = comfy.prompts.find((p) => p.promptId === body.workflowResponse.prompt_id)!.prompt;
     expect(JSON.stringify(sent)).toContain('Описание сцены...');
-    expect(body.image ?? body.video).toMatch(/\/files\/[0-9a-f-]{36}$/);
+    expect(body.image ?? body.video).toMatch(/\/files\/[0-9a-f-]{36}\?exp=\d+&sig=[\w-]+$/);
 
     const elsewhere = new FormData();
     elsewhere.append('imageUrl', uploaded.imageUrl);

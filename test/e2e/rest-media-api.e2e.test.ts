@@ -39,7 +39,7 @@ describe('REST media API (000)', () => {
     const headers = { authorization: `Bearer ${token}` };
     const response = await postJson(`${system.url}/generate/image`, { prompt: 'uma paisagem futurista', width: 256, height: 256 }, headers);
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ task_id: expect.any(String), status: 'completed', image_urls: [expect.stringMatching(/\/files\/[0-9a-f-]{36}$/)] });
+    expect(response.body).toMatchObject({ task_id: expect.any(String), status: 'completed', image_urls: [expect.stringMatching(/\/files\/[0-9a-f-]{36}\?exp=\d+&sig=[\w-]+$/)] });
     const file = await fetch(response.body.image_urls[0], { headers });
     expect(file.headers.get('content-type')).toBe('image/png');
 

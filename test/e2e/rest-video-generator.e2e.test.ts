@@ -26,7 +26,7 @@ describe('REST video generator API (004)', () => {
   it('uploads an image, then generates a video from it and a text', async () => {
     const uploaded = await upload(await pngBytes(128, 96));
     expect(uploaded.status).toBe(200);
-    expect(uploaded.body).toEqual({ imageUrl: expect.stringMatching(/\/files\/[0-9a-f-]{36}$/) });
+    expect(uploaded.body).toEqual({ imageUrl: expect.stringMatching(/\/files\/[0-9a-f-]{36}\?exp=\d+&sig=[\w-]+$/) });
     const { imageUrl } = uploaded.body;
 
     // The uploaded file is readable by the page that uploaded it (anonymous, like the upload itself).
@@ -38,8 +38,8 @@ describe('REST video generator API (004)', () => {
     const response = await fetch(`${system.url}/api/generate`, { method: 'POST', body: formData });
     expect(response.status).toBe(200);
     const { image, video, isDemo } = (await response.json()) as any;
-    expect(image).toMatch(/\/files\/[0-9a-f-]{36}$/);
-    expect(video).toMatch(/\/files\/[0-9a-f-]{36}$/);
+    expect(image).toMatch(/\/files\/[0-9a-f-]{36}\?exp=\d+&sig=[\w-]+$/);
+    expect(video).toMatch(/\/files\/[0-9a-f-]{36}\?exp=\d+&sig=[\w-]+$/);
     expect(isDemo).toBe(false);
     expect((await fetch(video)).headers.get('content-type')).toBe('video/mp4');
   });
