@@ -39,7 +39,8 @@ export class LocalStorage implements Storage {
   private async writeAtomically(key: string, write: (temp: string) => Promise<void>): Promise<void> {
     const full = this.resolve(key);
     await mkdir(path.dirname(full), { recursive: true });
-    const temp = `${full}.${randomUUID()}.partial`;
+    // The writer's pid in the name lets the launcher remove what a killed process left half-written.
+    const temp = `${full}.${process.pid}-${randomUUID()}.partial`;
     try {
       await write(temp);
       await rename(temp, full);
