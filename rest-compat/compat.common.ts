@@ -6,6 +6,8 @@ import { type Actor, scopesForRole } from '../src/services/actor.ts';
 import { AppError, unauthenticated } from '../src/services/errors.ts';
 import { getOrCreateAnonymousUser } from '../src/services/user.service.ts';
 import { HTTP_STATUS } from './http.errors.ts';
+import { authorizedActors, operationOf } from './route-scopes.ts';
+import { authorize } from '../src/services/scopes.ts';
 
 /** The five documents' families; each renders errors its own way. */
 export type CompatFamily = 'media-api' | 'image-service' | 'talking-head' | 'video-platform' | 'video-generator';
@@ -90,8 +92,14 @@ const ANONYMOUS_CAPABLE: readonly CompatFamily[] = ['talking-head', 'video-gener
  * allows it for this family, else 401.
  */
 export async function actorFor(core: Core, em: EntityManager, request: FastifyRequest): Promise<Actor> {
+  const known = authorizedActors.get(request);
+  if (known) return known;
   const actor = await core.auth.authenticate(em, request.headers.authorization);
-  if (actor) return actor;
+  if (actor) {
+    // The same check GraphQL makes: a key's scopes mean the same on every face.
+    authorize(actor, operationOf(request));
+    return actor;
+  }
   const family = request.routeOptions.config?.family;
   const allowed = core.config.REST_ANONYMOUS_FAMILIES as readonly string[];
   if (family && ANONYMOUS_CAPABLE.includes(family) && allowed.includes(family)) return anonymousActor(em);

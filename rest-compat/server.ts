@@ -23,6 +23,8 @@ import { installCompatErrorHandler } from './compat.common.ts';
 import { imageServiceError, registerImageServiceRoutes } from './image-service.routes.ts';
 import { mediaApiError, registerComfyRoutes, registerMediaApiRoutes } from './media-api.routes.ts';
 import { ApiMetrics, registerMetricsRoute, useOperationMetrics } from './metrics.ts';
+import { registerScopeHook } from './scope.hook.ts';
+import { SubscriptionGuard } from './subscription-guard.ts';
 import { RateLimits, registerRateLimitHook, useRateLimit } from './rate-limit.ts';
 import { registerTalkingHeadRoutes, v1Error } from './talking-head.routes.ts';
 import { registerVideoGeneratorRoutes, videoGeneratorError } from './video-generator.routes.ts';
@@ -43,6 +45,9 @@ function authorizationOf(initial: ServerContext): string | null {
   const value = params.authorization ?? params.Authorization;
   return typeof value === 'string' ? value : null;
 }
+
+/** How often open subscriptions' credentials are checked again (revocations are announced at once). */
+const SUBSCRIPTION_RECHECK_MS = 3000;
 
 /** Fastify's limit for the bodies it parses itself (JSON); multipart bodies are streamed (graphql-uploads.ts). */
 const BODY_LIMIT_BYTES = 10 * 1024 * 1024;
@@ -168,6 +173,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     'video-generator': videoGeneratorError,
   });
   registerRateLimitHook(app, limits);
+  registerScopeHook(app, core);
   registerMetricsRoute(app, metrics);
   registerHealthRoutes(app, core);
   registerFileRoutes(app, core);
@@ -180,6 +186,8 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerImageServiceRoutes(app, core);
 
   const wss = new WebSocketServer({ server: app.server, path: yoga.graphqlEndpoint });
+  const guard = new SubscriptionGuard(core, logger);
+  await guard.start(SUBSCRIPTION_RECHECK_MS);
   useServer(
     {
       execute: (args: any) => args.rootValue.execute(args),
@@ -187,7 +195,9 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
       onConnect: async (ctx) => {
         // A wrong credential closes the socket at once; no credential is an anonymous connection.
         try {
-          await createContext(core, authorizationOf({ connectionParams: ctx.connectionParams }));
+          const authorization = authorizationOf({ connectionParams: ctx.connectionParams });
+          await createContext(core, authorization);
+          guard.track(ctx.extra.socket, authorization);
           return true;
         } catch {
           return false;
@@ -218,6 +228,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   return {
     app,
     async close() {
+      await guard.stop();
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await app.close();
