@@ -1,3 +1,4 @@
+import { create as contentDisposition } from 'content-disposition';
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../src/core.ts';
 import { unauthenticated } from '../src/services/errors.ts';
@@ -18,9 +19,14 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
         .type(asset.mime)
         .header('content-length', String(asset.bytes))
         .header('cache-control', 'private, max-age=31536000, immutable')
+        // Served as the type Atelier detected, never as one a browser guesses; named, but never as HTML.
+        .header('x-content-type-options', 'nosniff')
+        .header('content-disposition', contentDisposition(asset.filename ?? `${asset.id}`, { type: 'inline' }))
         .header('etag', `"${asset.sha256}"`)
         .send(stream);
     } catch (error) {
+      // An error answer (a file gone, storage down) is never cached as the file's.
+      void reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
       return sendAtelierError(reply, error);
     }
   });

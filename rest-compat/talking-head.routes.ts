@@ -6,7 +6,7 @@ import type { Asset } from '../src/db/entities/asset.entity.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
 import type { Actor } from '../src/services/actor.ts';
 import { AppError, badInput } from '../src/services/errors.ts';
-import { countJobsByStatus, countWorkers } from '../src/services/health.service.ts';
+import { checkHealth, countJobsByStatus, countWorkers } from '../src/services/health.service.ts';
 import { fileTooLarge } from '../src/services/upload.service.ts';
 import { setTalkingHeadConfig } from '../src/services/user.service.ts';
 import {
@@ -130,9 +130,10 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
   const started = Date.now();
 
   app.get('/health', { config: { family }, schema: { tags, summary: 'Simple health check' } }, async (request, reply) => {
-    const [workers, gpus] = await Promise.all([orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }), liveGpus(core, request)]);
-    return reply.status(workers.total > 0 ? 200 : 503).send({
-      status: workers.total > 0 ? 'healthy' : 'unhealthy',
+    const [workers, gpus, deps] = await Promise.all([orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }), liveGpus(core, request), checkHealth(core)]);
+    const healthy = workers.total > 0 && deps.status === 'ok';
+    return reply.status(healthy ? 200 : 503).send({
+      status: healthy ? 'healthy' : 'unhealthy',
       gpu_available: gpus.length > 0,
       gpu_count: gpus.length,
       gpu_name: gpus[0]?.name ?? null,
@@ -140,17 +141,20 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
   });
 
   app.get('/api/v1/health', { config: { family }, schema: { tags: [...tags, 'Video platform (003)'], summary: 'Detailed health check' } }, async (request, reply) => {
-    const [workers, counts, gpus] = await Promise.all([
+    const [workers, counts, gpus, deps] = await Promise.all([
       orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }),
       orElse(request, 'task counts', countJobsByStatus(core), {} as Awaited<ReturnType<typeof countJobsByStatus>>),
       liveGpus(core, request),
+      checkHealth(core),
     ]);
-    const healthy = workers.total > 0;
+    // Workers alone are not health: with PostgreSQL, Redis or storage down nothing can be served.
+    const healthy = workers.total > 0 && deps.status === 'ok';
     return reply.status(healthy ? 200 : 503).send({
       status: healthy ? 'healthy' : 'unhealthy',
       timestamp: new Date().toISOString(),
       uptime: Math.round((Date.now() - started) / 100) / 10,
       models_loaded: workers.engines,
+      dependencies: { postgres: deps.postgres, redis: deps.redis, storage: deps.storage },
       workers: workers.total,
       gpu: {
         available: gpus.length > 0,

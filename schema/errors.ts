@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { AppError } from '../src/services/errors.ts';
+import { asOutage } from '../src/services/outage.ts';
 
 const unwrap = (error: unknown): unknown =>
   error instanceof GraphQLError && error.originalError ? unwrap(error.originalError) : error;
@@ -9,13 +10,14 @@ const unwrap = (error: unknown): unknown =>
  * anything unexpected is masked so internals never reach a client.
  */
 export function maskError(error: unknown, message: string, isDev = false): Error {
-  const original = unwrap(error);
+  // A dependency that is down is a 503 the client can retry, not a bug to hide.
+  const original = asOutage(unwrap(error));
   const located = error instanceof GraphQLError ? error : undefined;
   if (original instanceof AppError) {
     return new GraphQLError(original.message, {
       nodes: located?.nodes,
       path: located?.path,
-      extensions: { code: original.code, ...original.details },
+      extensions: { code: original.code, ...original.details, ...(original.code === 'SERVICE_UNAVAILABLE' ? { http: { status: 503 } } : {}) },
     });
   }
   if (original instanceof GraphQLError) return original;

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import type { Core } from '../core.ts';
 import { ENGINE_FAMILIES } from '../queue/queue.names.ts';
+import { probeStorage } from '../storage/storage.health.ts';
+import { withoutPaths } from './outage.ts';
 
 export interface DependencyHealth {
   ok: boolean;
@@ -14,6 +16,7 @@ export interface Health {
   uptimeSeconds: number;
   postgres: DependencyHealth;
   redis: DependencyHealth;
+  storage: DependencyHealth;
 }
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -28,23 +31,27 @@ async function probe(check: () => Promise<unknown>, timeoutMs = 2000): Promise<D
     ]);
     return { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100, error: null };
   } catch (error) {
-    return { ok: false, latencyMs: null, error: (error as Error).message };
+    // Public answers: the reason, never an address or a path.
+    const message = withoutPaths((error as Error).message).replace(/\[?[0-9a-f.:]+\]?:\d{2,5}\b/gi, '<address>');
+    return { ok: false, latencyMs: null, error: message };
   } finally {
     clearTimeout(timer);
   }
 }
 
-export async function checkHealth(core: Pick<Core, 'orm' | 'redis'>): Promise<Health> {
-  const [postgres, redis] = await Promise.all([
+export async function checkHealth(core: Pick<Core, 'orm' | 'redis'> & { config: Pick<Core['config'], 'storageDir'> }): Promise<Health> {
+  const [postgres, redis, storage] = await Promise.all([
     probe(() => core.orm.em.getConnection().execute('select 1')),
     probe(() => core.redis.ping()),
+    probe(() => probeStorage(core.config.storageDir)),
   ]);
   return {
-    status: postgres.ok && redis.ok ? 'ok' : 'degraded',
+    status: postgres.ok && redis.ok && storage.ok ? 'ok' : 'degraded',
     version,
     uptimeSeconds: Math.round(process.uptime()),
     postgres,
     redis,
+    storage,
   };
 }
 
