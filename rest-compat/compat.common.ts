@@ -8,7 +8,7 @@ import { getOrCreateAnonymousUser } from '../src/services/user.service.ts';
 import { HTTP_STATUS } from './http.errors.ts';
 import { authorizedActors, operationOf } from './route-scopes.ts';
 import { authorize } from '../src/services/scopes.ts';
-import { asOutage } from '../src/services/outage.ts';
+import { asKnownFailure } from '../src/services/outage.ts';
 
 /** The five documents' families; each renders errors its own way. */
 export type CompatFamily = 'media-api' | 'image-service' | 'talking-head' | 'video-platform' | 'video-generator';
@@ -51,7 +51,7 @@ export type RouteLimit = 'comfyExecute' | 'generateImage' | 'generateVideo';
 const FASTIFY_CODES: Record<number, string> = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 429: 'RATE_LIMITED' };
 
 export function toFailure(caught: unknown): CompatFailure {
-  const error = asOutage(caught);
+  const error = asKnownFailure(caught);
   if (error instanceof AppError) {
     return { status: HTTP_STATUS[error.code], code: error.code, message: error.message, details: error.details ?? {} };
   }

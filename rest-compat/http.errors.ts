@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { AppError, type ErrorCode } from '../src/services/errors.ts';
-import { asOutage } from '../src/services/outage.ts';
+import { asKnownFailure } from '../src/services/outage.ts';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
@@ -17,7 +17,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
 
 /** Atelier's own HTTP routes answer `{error: {code, message}}`; each compat family has its own mapper. */
 export function sendAtelierError(reply: FastifyReply, caught: unknown): FastifyReply {
-  const error = asOutage(caught);
+  const error = asKnownFailure(caught);
   if (error instanceof AppError) {
     const retryAfter = error.details?.retryAfterSeconds;
     if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));

@@ -24,6 +24,7 @@ import { imageServiceError, registerImageServiceRoutes } from './image-service.r
 import { mediaApiError, registerComfyRoutes, registerMediaApiRoutes } from './media-api.routes.ts';
 import { ApiMetrics, registerMetricsRoute, useOperationMetrics } from './metrics.ts';
 import { registerScopeHook } from './scope.hook.ts';
+import { registerInputHygieneHook, useInputHygiene } from './input-hygiene.ts';
 import { SubscriptionGuard } from './subscription-guard.ts';
 import { RateLimits, registerRateLimitHook, useRateLimit } from './rate-limit.ts';
 import { registerTalkingHeadRoutes, v1Error } from './talking-head.routes.ts';
@@ -132,7 +133,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     // Inlines GraphiQL's assets, so the page works without reaching a CDN.
     renderGraphiQL,
     landingPage: false,
-    plugins: [useReadUpload, useOperationMetrics(metrics), useRateLimit(limits)],
+    plugins: [useInputHygiene(), useReadUpload, useOperationMetrics(metrics), useRateLimit(limits)],
   });
 
   // REST multipart routes (uploads of the compat documents) read their parts through @fastify/multipart.
@@ -173,6 +174,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     'video-generator': videoGeneratorError,
   });
   registerRateLimitHook(app, limits);
+  registerInputHygieneHook(app, yoga.graphqlEndpoint);
   registerScopeHook(app, core);
   registerMetricsRoute(app, metrics);
   registerHealthRoutes(app, core);

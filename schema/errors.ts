@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { AppError } from '../src/services/errors.ts';
-import { asOutage } from '../src/services/outage.ts';
+import { asKnownFailure } from '../src/services/outage.ts';
 
 const unwrap = (error: unknown): unknown =>
   error instanceof GraphQLError && error.originalError ? unwrap(error.originalError) : error;
@@ -11,7 +11,7 @@ const unwrap = (error: unknown): unknown =>
  */
 export function maskError(error: unknown, message: string, isDev = false): Error {
   // A dependency that is down is a 503 the client can retry, not a bug to hide.
-  const original = asOutage(unwrap(error));
+  const original = asKnownFailure(unwrap(error));
   const located = error instanceof GraphQLError ? error : undefined;
   if (original instanceof AppError) {
     return new GraphQLError(original.message, {

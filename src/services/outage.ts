@@ -1,4 +1,5 @@
-import { AppError } from './errors.ts';
+import { AppError, badInput } from './errors.ts';
+import { isRefusedValue } from './input-hygiene.ts';
 
 export type Dependency = 'postgres' | 'redis' | 'storage';
 
@@ -56,4 +57,14 @@ export function asOutage(error: unknown): unknown {
 /** A message safe to show a client or store on a job: absolute server paths replaced by their last part. */
 export function withoutPaths(message: string): string {
   return message.replace(/(?:[A-Za-z]:)?(?:\/[^\s'",:;)]+){2,}/g, (path) => `…/${path.split('/').pop()}`);
+}
+
+/**
+ * What every face does with an error before shaping it: an outage becomes a 503, a value PostgreSQL refused
+ * becomes BAD_USER_INPUT (the edge checks should have caught it; this is the net under them).
+ */
+export function asKnownFailure(error: unknown): unknown {
+  if (error instanceof AppError) return error;
+  if (isRefusedValue(error)) return badInput('Invalid input: a value is malformed or out of range');
+  return asOutage(error);
 }
