@@ -25,6 +25,7 @@ import { mediaApiError, registerComfyRoutes, registerMediaApiRoutes } from './me
 import { ApiMetrics, registerMetricsRoute, useOperationMetrics } from './metrics.ts';
 import { registerScopeHook } from './scope.hook.ts';
 import { registerInputHygieneHook, useInputHygiene } from './input-hygiene.ts';
+import { graphqlLimitPlugins } from './graphql-limits.ts';
 import { SubscriptionGuard } from './subscription-guard.ts';
 import { RateLimits, registerRateLimitHook, useRateLimit } from './rate-limit.ts';
 import { registerTalkingHeadRoutes, v1Error } from './talking-head.routes.ts';
@@ -133,7 +134,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     // Inlines GraphiQL's assets, so the page works without reaching a CDN.
     renderGraphiQL,
     landingPage: false,
-    plugins: [useInputHygiene(), useReadUpload, useOperationMetrics(metrics), useRateLimit(limits)],
+    plugins: [useInputHygiene(), ...graphqlLimitPlugins(core.config), useReadUpload, useOperationMetrics(metrics), useRateLimit(limits)],
   });
 
   // REST multipart routes (uploads of the compat documents) read their parts through @fastify/multipart.
@@ -216,7 +217,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
           operationName: params.operationName,
           document: parse(params.query),
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue: await Promise.resolve(contextFactory()).catch((error: unknown) => guard.refuse(ctx.extra.socket, error)),
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);

@@ -60,6 +60,20 @@ export class SubscriptionGuard {
     }
   }
 
+  /**
+   * A subscription whose credential is refused as it starts (revoked or deleted in between): the socket closes
+   * with 4403 like one caught by a recheck; any other error is the caller's to handle.
+   */
+  refuse(socket: WebSocket, error: unknown): never {
+    const cause = error as { code?: string; originalError?: { code?: string }; extensions?: { code?: string }; message?: string };
+    const code = cause.code ?? cause.originalError?.code ?? cause.extensions?.code;
+    if (code === 'UNAUTHENTICATED') {
+      this.sockets.delete(socket);
+      socket.close(FORBIDDEN, String(cause.message ?? 'Not authenticated').slice(0, 120));
+    }
+    throw error;
+  }
+
   async stop() {
     clearInterval(this.timer);
     await this.notices?.return?.();

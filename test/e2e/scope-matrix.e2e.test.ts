@@ -100,7 +100,7 @@ describe('scopes: the same answer on both faces for every operation and credenti
       await live.client.dispose();
     });
 
-    it('a deleted user: the periodic recheck closes their socket (4403)', async () => {
+    it('a deleted user: their socket closes (4403), by the periodic recheck or as the subscription starts', async () => {
       const gone = await createTestUser(core);
       const live = await opened(gone.token);
       await core.orm.em.fork().nativeDelete(User, { id: gone.id });
