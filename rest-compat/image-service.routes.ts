@@ -173,7 +173,7 @@ export function registerImageServiceRoutes(app: FastifyInstance, core: Core) {
     { config: { family }, schema: { tags, security, summary: "A provider's remaining credits" } },
     withActor(core, async (em, _actor, request) => {
       const provider = await core.providers.get(em, (request.params as { provider_id: string }).provider_id);
-      const credits = await core.providers.credits(em, provider, true);
+      const credits = await core.providers.credits(em, provider);
       return { provider_id: (request.params as { provider_id: string }).provider_id, credits: credits.credits, has_credits: credits.hasCredits };
     }),
   );

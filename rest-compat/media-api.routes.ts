@@ -1,3 +1,4 @@
+import { loginThrottle } from '../src/services/login-throttle.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../src/core.ts';
@@ -86,7 +87,7 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
       },
     },
     async (request) => {
-      const result = await core.auth.login(core.orm.em.fork(), request.body);
+      const result = await loginThrottle(core).attempt(String(request.body.username), request.ip, () => core.auth.login(core.orm.em.fork(), request.body));
       return { access_token: result.accessToken, token_type: result.tokenType, expires_in: result.expiresIn };
     },
   );

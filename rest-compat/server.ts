@@ -115,6 +115,10 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     // Per-request lines would drown the job logs; errors are still logged by the handlers.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // A request (headers and body) must arrive within HTTP_REQUEST_TIMEOUT_MS: a body trickled a byte at a time
+    // no longer holds a connection for ever. Idle keep-alive sockets close too.
+    requestTimeout: core.config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeout: Math.max(core.config.HTTP_REQUEST_TIMEOUT_MS, (core.config.REST_SYNC_TIMEOUT_SECONDS + 30) * 1000),
   });
   const limits = new RateLimits(core, (error) => logger.warn({ err: error }, 'rate limiter store unavailable; request let through'));
   const metrics = new ApiMetrics(core);

@@ -17,7 +17,7 @@ export function maskError(error: unknown, message: string, isDev = false): Error
     return new GraphQLError(original.message, {
       nodes: located?.nodes,
       path: located?.path,
-      extensions: { code: original.code, ...original.details, ...(original.code === 'SERVICE_UNAVAILABLE' ? { http: { status: 503 } } : {}) },
+      extensions: { code: original.code, ...original.details, ...httpOf(original) },
     });
   }
   if (original instanceof GraphQLError) return original;
@@ -27,4 +27,12 @@ export function maskError(error: unknown, message: string, isDev = false): Error
     originalError: isDev && original instanceof Error ? original : undefined,
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   });
+}
+
+/** The HTTP status (and Retry-After) yoga answers with for refusals a client should wait out. */
+function httpOf(error: AppError) {
+  const status = error.code === 'SERVICE_UNAVAILABLE' ? 503 : error.code === 'RATE_LIMITED' ? 429 : null;
+  if (!status) return {};
+  const retryAfter = error.details?.retryAfterSeconds;
+  return { http: { status, ...(typeof retryAfter === 'number' ? { headers: { 'retry-after': String(retryAfter) } } : {}) } };
 }

@@ -1,3 +1,4 @@
+import { creditsOnce } from '../providers/credits.single-flight.ts';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { flushUnique } from '../db/unique.flush.ts';
@@ -377,6 +378,8 @@ export class ProviderService {
   /** Credits from the provider's own API, at most once per PROVIDER_CREDITS_TTL_SECONDS unless forced. */
   async credits(em: EntityManager, provider: Provider, force = false): Promise<ProviderCredits> {
     const fresh = provider.creditsCheckedAt && Date.now() - provider.creditsCheckedAt.getTime() < this.config.PROVIDER_CREDITS_TTL_SECONDS * 1000;
+    // Callers arriving while a check runs share it (src/providers/credits.single-flight.ts).
+    if (!force && !fresh) return creditsOnce(provider.id, () => this.credits(em, provider, true));
     if (force || !fresh) {
       const previous = provider.creditsRemaining ?? null;
       let credits: number | null;
