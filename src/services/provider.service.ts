@@ -1,3 +1,4 @@
+import { serverOrigin } from '../comfy/comfy.server-url.ts';
 import { creditsOnce } from '../providers/credits.single-flight.ts';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -35,7 +36,8 @@ const providerFields = {
   costPerImage: z.number().min(0).max(100).nullish(),
   rateLimitRpm: z.number().int().min(1).max(100_000).nullish(),
   priority: z.number().int().min(0).max(10_000).nullish(),
-  baseUrl: z.url({ protocol: /^https?$/ }).nullish(),
+  // The same rules as ComfyUI servers: no link-local / metadata hosts, trailing dots or not, no credentials.
+  baseUrl: z.url({ protocol: /^https?$/ }).refine((url) => serverOrigin(url) !== null, 'must be an http(s) URL of an allowed host').nullish(),
 };
 const configureInput = z.object({
   type: z.enum(PROVIDER_TYPES),
