@@ -29,9 +29,9 @@ export function findUnsafeInput(value: unknown, root: (string | number)[] = []):
       current.forEach((item, index) => stack.push({ value: item, path: [...path, index] }));
       continue;
     }
-    // Uploaded files and other class instances are not JSON: their contents are checked where they are read.
-    const proto = Object.getPrototypeOf(current);
-    if (proto !== Object.prototype && proto !== null) continue;
+    // Uploaded files, buffers and streams are not JSON: their contents are checked where they are read.
+    // (Other objects are walked: Fastify's path params, for one, are a dictionary with a prototype of its own.)
+    if (ArrayBuffer.isView(current) || current instanceof Blob || current instanceof Date || typeof (current as { pipe?: unknown }).pipe === 'function') continue;
     for (const [key, item] of Object.entries(current)) {
       if (key.includes('\u0000')) return { field: describeField(path), message: 'keys must not contain NUL (\\u0000) characters' };
       stack.push({ value: item, path: [...path, key] });

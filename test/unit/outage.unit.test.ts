@@ -28,3 +28,14 @@ describe('outages', () => {
     expect(withoutPaths('width must be at most 2048')).toBe('width must be at most 2048');
   });
 });
+
+describe('input hygiene', async () => {
+  const { findUnsafeInput } = await import('../../src/services/input-hygiene.ts');
+  it('walks dictionaries whatever their prototype (Fastify path params), skips files and buffers', () => {
+    const params = Object.create(Object.create(null)) as Record<string, string>;
+    params.id = 'a\u0000b';
+    expect(findUnsafeInput(params)).toEqual({ field: 'id', message: 'must not contain NUL (\\u0000) characters' });
+    expect(findUnsafeInput({ file: new Blob(['\u0000']), data: Buffer.from([0]) })).toBeNull();
+    expect(findUnsafeInput({ list: ['ok', { deep: `x\u0000` }] })).toEqual({ field: 'list[1].deep', message: 'must not contain NUL (\\u0000) characters' });
+  });
+});
