@@ -8,6 +8,9 @@ import { AppError, unauthenticated } from '../src/services/errors.ts';
 import { absoluteUrl } from '../src/services/public-url.ts';
 import { getOrCreateAnonymousUser } from '../src/services/user.service.ts';
 import { HTTP_STATUS } from './http.errors.ts';
+import { authorizedActors, operationOf } from './route-scopes.ts';
+import { authorize } from '../src/services/scopes.ts';
+import { asKnownFailure } from '../src/services/outage.ts';
 
 /** The five documents' families; each renders errors its own way. */
 export type CompatFamily = 'media-api' | 'image-service' | 'talking-head' | 'video-platform' | 'video-generator';
@@ -49,7 +52,8 @@ export type RouteLimit = 'comfyExecute' | 'generateImage' | 'generateVideo';
 
 const FASTIFY_CODES: Record<number, string> = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 429: 'RATE_LIMITED' };
 
-export function toFailure(error: unknown): CompatFailure {
+export function toFailure(caught: unknown): CompatFailure {
+  const error = asKnownFailure(caught);
   if (error instanceof AppError) {
     return { status: HTTP_STATUS[error.code], code: error.code, message: error.message, details: error.details ?? {} };
   }
@@ -89,8 +93,14 @@ export function installCompatErrorHandler(app: FastifyInstance, shapes: Partial<
  * allows it for this family, else 401.
  */
 export async function actorFor(core: Core, em: EntityManager, request: FastifyRequest): Promise<Actor> {
+  const known = authorizedActors.get(request);
+  if (known) return known;
   const actor = await core.auth.authenticate(em, request.headers.authorization);
-  if (actor) return actor;
+  if (actor) {
+    // The same check GraphQL makes: a key's scopes mean the same on every face.
+    authorize(actor, operationOf(request));
+    return actor;
+  }
   const family = request.routeOptions.config?.family;
   if (family && (anonymousFamilies(core.config) as readonly string[]).includes(family)) return anonymousActor(em);
   throw unauthenticated('Not authenticated: send "Authorization: Bearer <token or API key>"');

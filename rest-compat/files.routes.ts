@@ -1,10 +1,12 @@
+import type { Readable } from 'node:stream';
+import { create as contentDisposition } from 'content-disposition';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { anonymousFamilies } from '../src/config/anonymous-families.ts';
-import type { Readable } from 'node:stream';
 import type { Core } from '../src/core.ts';
 import type { Asset } from '../src/db/entities/asset.entity.ts';
 import { AppError, badInput, unauthenticated } from '../src/services/errors.ts';
+import { authorize as authorizeOperation, type Operation } from '../src/services/scopes.ts';
 import { anonymousActor } from './compat.common.ts';
 import { sendAtelierError } from './http.errors.ts';
 
@@ -38,10 +40,11 @@ const fileDoc = (operationId: string, summary: string, description: string) => (
 
 /** Serves stored assets to their owner or an admin, and thumbnails of images. */
 export function registerFileRoutes(app: FastifyInstance, core: Core) {
-  const authorize = async (request: FastifyRequest<{ Params: { id: string } }>) => {
+  const authorize = async (request: FastifyRequest<{ Params: { id: string } }>, operation?: Operation) => {
     const em = core.orm.em.fork();
     const anonymousAllowed = anonymousFamilies(core.config).length > 0;
     const actor = await core.auth.authenticate(em, request.headers.authorization);
+    if (actor && operation) authorizeOperation(actor, operation);
     if (actor) return core.assets.getAsset(em, actor, request.params.id);
     if (!anonymousAllowed) throw unauthenticated();
     // Without a credential only the anonymous user's own files are served; anyone else's asks for one.
@@ -64,6 +67,11 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
     return stream;
   };
   const cached = (reply: FastifyReply, etag: string) => reply.header('cache-control', 'private, max-age=31536000, immutable').header('etag', etag);
+  // Served as the type Atelier detected, never as one a browser guesses; named, but never as HTML to render.
+  const served = (reply: FastifyReply, asset: Asset, type = asset.mime, filename = asset.filename ?? asset.id) =>
+    reply.type(type).header('x-content-type-options', 'nosniff').header('content-disposition', contentDisposition(filename, { type: 'inline' }));
+  // An error answer (a file gone, storage down, a bad link) is never cached as the file's.
+  const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
 
   type FileRequest = { Params: { id: string }; Querystring: { exp?: string; sig?: string } };
   app.get<FileRequest>('/files/:id', { schema: fileDoc('getFile', 'A stored file (image, video, audio)', 'The file, in its own media type') }, async (request, reply) => {
@@ -71,14 +79,13 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
       const { exp, sig } = request.query;
       if (exp !== undefined || sig !== undefined) {
         const check = core.fileUrls.check(request.params.id, exp, sig);
-        if (check === 'invalid') return reply.status(403).send({ error: { code: 'FORBIDDEN', message: 'This file link is not valid: its signature does not match' } });
-        if (check === 'expired') return reply.status(410).send({ error: { code: 'LINK_EXPIRED', message: 'This file link has expired; ask for the job or asset again for a fresh one' } });
+        if (check === 'invalid') return noStore(reply).status(403).send({ error: { code: 'FORBIDDEN', message: 'This file link is not valid: its signature does not match' } });
+        if (check === 'expired') return noStore(reply).status(410).send({ error: { code: 'LINK_EXPIRED', message: 'This file link has expired; ask for the job or asset again for a fresh one' } });
         const asset = await core.assets.getSignedAsset(core.orm.em.fork(), request.params.id);
         const direct = await core.storage.downloadUrl?.(asset.storageKey, { mime: asset.mime, filename: asset.filename });
         if (direct) return reply.header('cache-control', 'private, no-store').redirect(direct, 302);
         const stream = await open(request, asset);
-        return reply
-          .type(asset.mime)
+        return served(reply, asset)
           .header('content-length', String(asset.bytes))
           .header('cache-control', `private, max-age=${core.fileUrls.secondsLeft(exp!)}, immutable`)
           .header('etag', `"${asset.sha256}"`)
@@ -89,9 +96,9 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
       const direct = await core.storage.downloadUrl?.(asset.storageKey, { mime: asset.mime, filename: asset.filename });
       if (direct) return reply.header('cache-control', 'private, no-store').redirect(direct, 302);
       const stream = await open(request, asset);
-      return cached(reply.type(asset.mime).header('content-length', String(asset.bytes)), `"${asset.sha256}"`).send(stream);
+      return cached(served(reply, asset).header('content-length', String(asset.bytes)), `"${asset.sha256}"`).send(stream);
     } catch (error) {
-      return sendAtelierError(reply, error);
+      return sendAtelierError(noStore(reply), error);
     }
   });
 
@@ -100,13 +107,16 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
     { schema: fileDoc('getFileThumbnail', "An image's thumbnail", `The image scaled to at most ${THUMBNAIL_PX} px a side, as WebP`) },
     async (request, reply) => {
       try {
-        const asset = await authorize(request);
+        // A derived file, never handed out as a signed link: a credential needs the read scope (route-scopes.ts
+        // lists routes checked by the scope hook; this one also admits the anonymous user's own images).
+        const asset = await authorize(request, 'assets.read');
         if (asset.kind !== 'IMAGE') throw badInput('Only images have thumbnails');
         const stream = await open(request, asset);
         const thumbnail = stream.pipe(sharp().resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true }).webp());
-        return cached(reply.type('image/webp'), `"${asset.sha256}-t${THUMBNAIL_PX}"`).send(await thumbnail.toBuffer());
+        const name = `${(asset.filename ?? asset.id).replace(/\.[^.]*$/, '')}-thumbnail.webp`;
+        return cached(served(reply, asset, 'image/webp', name), `"${asset.sha256}-t${THUMBNAIL_PX}"`).send(await thumbnail.toBuffer());
       } catch (error) {
-        return sendAtelierError(reply, error);
+        return sendAtelierError(noStore(reply), error);
       }
     },
   );

@@ -165,6 +165,8 @@ export async function parseMultipartOperation(
     const file = files.get(name);
     if (!file) throw badRequest(`Multipart map names a file part "${name}" that was not sent`);
     if (!Array.isArray(paths)) throw badRequest(`Multipart map entry "${name}" must be a list of paths`);
+    // One file part is one upload: a part mapped to many variables would be stored many times over.
+    if (paths.length !== 1) throw badRequest(`Multipart map entry "${name}" must name exactly one path (one file part backs one upload)`);
     for (const dotted of paths) setAtPath(operations as Record<string, unknown>, String(dotted), file);
   }
   return operations as Record<string, unknown>;

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { AppError, type ErrorCode } from '../src/services/errors.ts';
+import { asKnownFailure } from '../src/services/outage.ts';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
@@ -15,8 +16,11 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
 };
 
 /** Atelier's own HTTP routes answer `{error: {code, message}}`; each compat family has its own mapper. */
-export function sendAtelierError(reply: FastifyReply, error: unknown): FastifyReply {
+export function sendAtelierError(reply: FastifyReply, caught: unknown): FastifyReply {
+  const error = asKnownFailure(caught);
   if (error instanceof AppError) {
+    const retryAfter = error.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     return reply.status(HTTP_STATUS[error.code]).send({ error: { code: error.code, message: error.message } });
   }
   reply.log.error({ err: error }, 'unexpected error');

@@ -156,7 +156,8 @@ export function registerImageServiceRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, _actor, request) => {
       const provider = await core.providers.get(em, (request.params as { provider_id: string }).provider_id);
-      const credits = await core.providers.credits(em, provider, true);
+      // Within PROVIDER_CREDITS_TTL_SECONDS the last figure is the answer (one check per TTL for every caller).
+      const credits = await core.providers.credits(em, provider);
       return { provider_id: provider.slug, credits: credits.credits, has_credits: credits.hasCredits };
     }),
   );

@@ -5,6 +5,7 @@ import type { Core } from '../src/core.ts';
 import type { ComfyWorkflow } from '../src/db/entities/comfy-workflow.entity.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
 import type { Actor } from '../src/services/actor.ts';
+import { loginThrottle } from '../src/services/login-throttle.ts';
 import { isoSeconds, jobFiles, lowerStatus, resultMetadata, type RouteLimit, withActor } from './compat.common.ts';
 import {
   comfyExecute,
@@ -67,7 +68,8 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
       }),
     },
     async (request) => {
-      const result = await core.auth.login(core.orm.em.fork(), request.body as z.output<typeof loginRequest>);
+      const body = request.body as z.output<typeof loginRequest>;
+      const result = await loginThrottle(core).attempt(body.username, request.ip, () => core.auth.login(core.orm.em.fork(), body));
       return { access_token: result.accessToken, token_type: result.tokenType, expires_in: result.expiresIn };
     },
   );

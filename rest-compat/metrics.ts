@@ -1,3 +1,4 @@
+import { rootFieldNames } from './rate-limit.ts';
 import type { FastifyInstance } from 'fastify';
 import { type DefinitionNode, Kind, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -28,7 +29,7 @@ export class ApiMetrics {
     });
     this.graphqlOperations = new Counter({
       name: 'atelier_graphql_operations_total',
-      help: 'GraphQL operations executed, by type and name',
+      help: 'GraphQL operations executed, by type and (first) root field',
       labelNames: ['type', 'name'],
       registers: [registry],
     });
@@ -149,7 +150,13 @@ export function useOperationMetrics(metrics: ApiMetrics): Plugin {
         (d: DefinitionNode): d is OperationDefinitionNode =>
           d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
       );
-      metrics.graphqlOperations.inc({ type: operation?.operation ?? 'unknown', name: operation?.name?.value ?? 'anonymous' });
+      // Labelled by the root field it runs, never by the name a client chose: the label set stays as small as
+      // the schema (client-chosen names grew /metrics without bound).
+      const type = operation?.operation ?? 'unknown';
+      const root = type === 'query' ? args.schema.getQueryType() : type === 'mutation' ? args.schema.getMutationType() : args.schema.getSubscriptionType();
+      const known = root?.getFields() ?? {};
+      const fields = operation ? rootFieldNames(operation, args.document.definitions).filter((name) => name in known).sort() : [];
+      metrics.graphqlOperations.inc({ type, name: fields[0] ?? 'other' });
     },
   };
 }

@@ -43,7 +43,10 @@ export class RateLimits {
     try {
       await this.server.consume('all');
       await this.global.consume(client);
-      for (const route of routes) await this.routes[route].consume(client);
+      // A route named n times (n aliased mutations) spends n points, in one round trip.
+      const counts = new Map<RouteLimit, number>();
+      for (const route of routes) counts.set(route, (counts.get(route) ?? 0) + 1);
+      for (const [route, points] of counts) await this.routes[route].consume(client, points);
     } catch (error) {
       if (error instanceof RateLimiterRes) {
         const retryAfterSeconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
@@ -69,7 +72,30 @@ const MUTATION_LIMITS: Record<string, RouteLimit> = {
   generateImage: 'generateImage',
   generateBatch: 'generateImage',
   generateVideo: 'generateVideo',
+  upscaleImage: 'generateImage',
+  generateTalkingHead: 'generateVideo',
+  executeComfyWorkflow: 'comfyExecute',
+  executeSavedWorkflow: 'comfyExecute',
 };
+
+/** The root fields an operation runs, once per occurrence, through named and inline fragments. */
+export function rootFieldNames(operation: OperationDefinitionNode, definitions: readonly DefinitionNode[]): string[] {
+  const fragments = new Map(definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+  const names: string[] = [];
+  const walk = (selections: readonly SelectionNode[], seen: Set<string>) => {
+    for (const selection of selections) {
+      if (selection.kind === Kind.FIELD) names.push(selection.name.value);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) walk(selection.selectionSet.selections, seen);
+      else if (!seen.has(selection.name.value)) {
+        const fragment = fragments.get(selection.name.value);
+        // Validation refuses fragment cycles; `seen` guards the walk all the same.
+        if (fragment) walk(fragment.selectionSet.selections, new Set([...seen, selection.name.value]));
+      }
+    }
+  };
+  walk(operation.selectionSet.selections, new Set());
+  return names;
+}
 
 /** GraphQL mutations spend the same budgets as the REST routes (queries and subscriptions do not). */
 export function useRateLimit(limits: RateLimits): Plugin {
@@ -80,13 +106,9 @@ export function useRateLimit(limits: RateLimits): Plugin {
           d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
       );
       if (operation?.operation !== 'mutation') return;
-      const routes = [
-        ...new Set<RouteLimit>(
-          operation.selectionSet.selections.flatMap((s: SelectionNode) =>
-            s.kind === Kind.FIELD && MUTATION_LIMITS[s.name.value] ? [MUTATION_LIMITS[s.name.value]!] : [],
-          ),
-        ),
-      ];
+      // Every root field the mutation runs counts, however aliases and fragments wrap it: 50 aliased
+      // generateImage fields are 50 generations, not one request.
+      const routes = rootFieldNames(operation, args.document.definitions).flatMap((name) => (MUTATION_LIMITS[name] ? [MUTATION_LIMITS[name]] : []));
       const context = args.contextValue as { req?: { ip?: string }; request?: Request; connectionParams?: Record<string, unknown> };
       const overWs = context.connectionParams?.authorization ?? context.connectionParams?.Authorization;
       const authorization = context.request?.headers.get('authorization') ?? (typeof overWs === 'string' ? overWs : null);

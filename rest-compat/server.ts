@@ -29,6 +29,10 @@ import { registerDocsPages } from './docs.routes.ts';
 import { registerImageServiceRoutes } from './image-service.routes.ts';
 import { registerComfyRoutes, registerMediaApiRoutes } from './media-api.routes.ts';
 import { ApiMetrics, registerMetricsRoute, useOperationMetrics } from './metrics.ts';
+import { registerScopeHook } from './scope.hook.ts';
+import { registerInputHygieneHook, useInputHygiene } from './input-hygiene.ts';
+import { graphqlLimitPlugins } from './graphql-limits.ts';
+import { SubscriptionGuard } from './subscription-guard.ts';
 import { RateLimits, registerRateLimitHook, useRateLimit } from './rate-limit.ts';
 import { baseUrlOf, runWithBaseUrl } from '../src/services/public-url.ts';
 import { contractValidatorCompiler } from './rest.contract.ts';
@@ -70,6 +74,9 @@ function authorizationOf(initial: ServerContext): string | null {
   if (header) return header;
   return authorizationIn(initial.params?.extensions?.headers) ?? authorizationIn(initial.connectionParams);
 }
+
+/** How often open subscriptions' credentials are checked again (revocations are announced at once). */
+const SUBSCRIPTION_RECHECK_MS = 3000;
 
 /** Fastify's limit for the bodies it parses itself (JSON); multipart bodies are streamed (graphql-uploads.ts). */
 const BODY_LIMIT_BYTES = 10 * 1024 * 1024;
@@ -135,6 +142,10 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     // Per-request lines would drown the job logs; errors are still logged by the handlers.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // A request (headers and body) must arrive within HTTP_REQUEST_TIMEOUT_MS: a body trickled a byte at a time
+    // no longer holds a connection for ever. Idle keep-alive sockets close too.
+    requestTimeout: core.config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeout: Math.max(core.config.HTTP_REQUEST_TIMEOUT_MS, (core.config.REST_SYNC_TIMEOUT_SECONDS + 30) * 1000),
   });
   // Each REST request's zod contract validates its body, query and params (rest.contract.ts); answers are plain
   // JSON, their schemas documentation only, so a field an answer schema forgets is never silently dropped.
@@ -164,7 +175,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     landingPage: false,
     // CORS is @fastify/cors's, for /graphql as for the REST routes (CORS_ORIGINS).
     cors: false,
-    plugins: [useReadUpload, useOperationMetrics(metrics), useRateLimit(limits)],
+    plugins: [useInputHygiene(), ...graphqlLimitPlugins(core.config), useReadUpload, useOperationMetrics(metrics), useRateLimit(limits)],
   });
 
   // REST multipart routes (uploads of the compat documents) read their parts through @fastify/multipart.
@@ -205,6 +216,8 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerRateLimitHook(app, limits);
   // Every REST dialect hands out result URLs in its own fields: they are signed on the way out, in one place.
   app.addHook('preSerialization', async (_request, _reply, payload) => core.fileUrls.signAll(payload));
+  registerInputHygieneHook(app, yoga.graphqlEndpoint);
+  registerScopeHook(app, core);
   registerMetricsRoute(app, metrics);
   registerHealthRoutes(app, core);
   registerFileRoutes(app, core);
@@ -218,6 +231,8 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerImageServiceRoutes(app, core);
 
   const wss = new WebSocketServer({ server: app.server, path: yoga.graphqlEndpoint });
+  const guard = new SubscriptionGuard(core, logger);
+  await guard.start(SUBSCRIPTION_RECHECK_MS);
   useServer(
     {
       execute: (args: any) => args.rootValue.execute(args),
@@ -225,13 +240,16 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
       onConnect: async (ctx) => {
         // A wrong credential closes the socket at once; no credential is an anonymous connection.
         try {
-          await createContext(core, authorizationOf({ connectionParams: ctx.connectionParams }));
+          const authorization = authorizationOf({ connectionParams: ctx.connectionParams });
+          await createContext(core, authorization);
+          guard.track(ctx.extra.socket, authorization);
           return true;
         } catch {
           return false;
         }
       },
       onSubscribe: async (ctx, _id, params) => {
+        guard.track(ctx.extra.socket, authorizationIn(params.extensions?.headers));
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           connectionParams: ctx.connectionParams,
@@ -242,7 +260,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
           operationName: params.operationName,
           document: parse(params.query),
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue: await Promise.resolve(contextFactory()).catch((error: unknown) => guard.refuse(ctx.extra.socket, error)),
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);
@@ -256,6 +274,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   return {
     app,
     async close() {
+      await guard.stop();
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await app.close();

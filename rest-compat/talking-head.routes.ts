@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Core } from '../src/core.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
 import { badInput } from '../src/services/errors.ts';
-import { countJobsByStatus, countWorkers } from '../src/services/health.service.ts';
+import { checkHealth, countJobsByStatus, countWorkers } from '../src/services/health.service.ts';
 import { setTalkingHeadConfig } from '../src/services/user.service.ts';
 import { HttpFailure, isoSeconds, jobFiles, lowerStatus, toFailure, updatedAt, withActor } from './compat.common.ts';
 import { contract, formContract, toJsonSchema } from './rest.contract.ts';
@@ -12,6 +12,7 @@ import { taskStatus } from './rest.wait.ts';
 import { familyDoc, FORM_TYPES } from './rest.route.ts';
 
 const family = 'talking-head' as const;
+const dependencyHealth = z.object({ ok: z.boolean(), latencyMs: z.number().nullable(), error: z.string().nullable() });
 const tags = ['Talking head (002)'];
 const both = [...tags, 'Video platform (003)'];
 
@@ -89,15 +90,17 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
     '/health',
     {
       config: { family },
-      schema: doc('health', 'Simple health check (503 when no worker runs)', {
+      schema: doc('health', 'Simple health check (503 when no worker runs or a dependency is down)', {
         access: 'public',
         ok: toJsonSchema(z.object({ status: z.enum(['healthy', 'unhealthy']), gpu_available: z.boolean(), gpu_count: z.number().int(), gpu_name: z.string().nullable() }), 'output'),
       }),
     },
     async (request, reply) => {
-      const [workers, gpus] = await Promise.all([orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }), liveGpus(core, request)]);
-      return reply.status(workers.total > 0 ? 200 : 503).send({
-        status: workers.total > 0 ? 'healthy' : 'unhealthy',
+      const [workers, gpus, deps] = await Promise.all([orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }), liveGpus(core, request), checkHealth(core)]);
+      // Workers alone are not health: with PostgreSQL, Redis or storage down nothing can be served.
+      const healthy = workers.total > 0 && deps.status === 'ok';
+      return reply.status(healthy ? 200 : 503).send({
+        status: healthy ? 'healthy' : 'unhealthy',
         gpu_available: gpus.length > 0,
         gpu_count: gpus.length,
         gpu_name: gpus[0]?.name ?? null,
@@ -109,7 +112,7 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
     '/api/v1/health',
     {
       config: { family },
-      schema: doc('healthDetailed', 'Detailed health check (503 when no worker runs)', {
+      schema: doc('healthDetailed', 'Detailed health check (503 when no worker runs or a dependency is down)', {
         tags: both,
         access: 'public',
         ok: toJsonSchema(
@@ -118,6 +121,7 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
             timestamp: z.string(),
             uptime: z.number(),
             models_loaded: z.array(z.string()),
+            dependencies: z.object({ postgres: dependencyHealth, redis: dependencyHealth, storage: dependencyHealth }),
             workers: z.number().int(),
             gpu: z.object({ available: z.boolean(), count: z.number().int(), devices: z.array(z.record(z.string(), z.unknown())) }),
             tasks: z.object({ queued: z.number().int(), running: z.number().int(), completed: z.number().int(), failed: z.number().int(), cancelled: z.number().int() }),
@@ -127,17 +131,19 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
       }),
     },
     async (request, reply) => {
-      const [workers, counts, gpus] = await Promise.all([
+      const [workers, counts, gpus, deps] = await Promise.all([
         orElse(request, 'worker count', countWorkers(core), { total: 0, engines: [] }),
         orElse(request, 'task counts', countJobsByStatus(core), {} as Awaited<ReturnType<typeof countJobsByStatus>>),
         liveGpus(core, request),
+        checkHealth(core),
       ]);
-      const healthy = workers.total > 0;
+      const healthy = workers.total > 0 && deps.status === 'ok';
       return reply.status(healthy ? 200 : 503).send({
         status: healthy ? 'healthy' : 'unhealthy',
         timestamp: isoSeconds(new Date()),
         uptime: Math.round((Date.now() - started) / 100) / 10,
         models_loaded: await orElse(request, 'model list', modelsLoaded(core, workers.engines), []),
+        dependencies: { postgres: deps.postgres, redis: deps.redis, storage: deps.storage },
         workers: workers.total,
         gpu: {
           available: gpus.length > 0,

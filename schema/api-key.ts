@@ -51,6 +51,11 @@ builder.mutationField('revokeApiKey', (t) =>
   t.field({
     type: ApiKeyRef,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.core.auth.revokeApiKey(ctx.em, requireActor(ctx), String(args.id)),
+    resolve: async (_root, args, ctx) => {
+      const key = await ctx.core.auth.revokeApiKey(ctx.em, requireActor(ctx), String(args.id));
+      // Its open subscriptions end now, in every API process (rest-compat/subscription-guard.ts).
+      await ctx.core.pubsub.publish('credentials', undefined, { reason: 'api key revoked' }).catch(() => undefined);
+      return key;
+    },
   }),
 );

@@ -1,3 +1,4 @@
+import { claimUpload } from './upload-once.ts';
 import { ASSET_KINDS, type Asset } from '../src/db/entities/asset.entity.ts';
 import { badInput } from '../src/services/errors.ts';
 import { builder } from './builder.ts';
@@ -85,7 +86,9 @@ builder.mutationField('uploadAsset', (t) =>
       'Uploads an image (JPG, PNG, GIF, WEBP) or audio file (WAV, MP3, OGG, M4A) as a multipart request. ' +
       'The type is read from the content, not the name; the original name is kept as `filename`.',
     args: { file: t.arg({ type: 'File', required: true }) },
-    resolve: (_root, args, ctx) =>
-      ctx.core.uploads.upload(ctx.em, requireActor(ctx), { filename: args.file.name, content: chunksOf(args.file) }),
+    resolve: (_root, args, ctx) => {
+      const file = claimUpload(args.file);
+      return ctx.core.uploads.upload(ctx.em, requireActor(ctx), { filename: file.name, content: chunksOf(file) });
+    },
   }),
 );

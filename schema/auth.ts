@@ -1,5 +1,6 @@
 import type { LoginResult } from '../src/services/auth.service.ts';
 import { builder } from './builder.ts';
+import { loginThrottle } from '../src/services/login-throttle.ts';
 
 const AuthPayload = builder.objectRef<LoginResult>('AuthPayload').implement({
   fields: (t) => ({
@@ -16,6 +17,8 @@ builder.mutationField('login', (t) =>
       username: t.arg.string({ required: true }),
       password: t.arg.string({ required: true }),
     },
-    resolve: (_root, args, ctx) => ctx.core.auth.login(ctx.em, args),
+    // The same throttle as REST's login: per username and per address (src/services/login-throttle.ts).
+    resolve: (_root, args, ctx) =>
+      loginThrottle(ctx.core).attempt(args.username, (ctx as { req?: { ip?: string } }).req?.ip, () => ctx.core.auth.login(ctx.em, args)),
   }),
 );

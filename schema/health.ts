@@ -16,6 +16,7 @@ const HealthRef = builder.objectRef<Health>('Health').implement({
     uptimeSeconds: t.exposeFloat('uptimeSeconds'),
     postgres: t.field({ type: DependencyHealth, resolve: (h) => h.postgres }),
     redis: t.field({ type: DependencyHealth, resolve: (h) => h.redis }),
+    storage: t.field({ type: DependencyHealth, resolve: (h) => h.storage }),
   }),
 });
 

@@ -1,124 +1,120 @@
-import { GraphQLError } from 'graphql';
 import { allow, deny, rule, shield } from 'graphql-shield';
-import { type ApiScope, hasScope, isAdmin } from '../src/services/actor.ts';
+import type { IRule } from 'graphql-shield';
+import { checkOperation, type Operation } from '../src/services/scopes.ts';
 import type { GraphQLContext } from './context.ts';
-
-const unauthenticated = () =>
-  new GraphQLError('Authentication required: send "Authorization: Bearer <token or API key>"', {
-    extensions: { code: 'UNAUTHENTICATED' },
-  });
-const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
-
-const isAuthenticated = rule({ cache: 'contextual' })((_root, _args, ctx: GraphQLContext) =>
-  ctx.actor ? true : unauthenticated(),
-);
-
-const scope = (name: ApiScope) =>
-  rule(`scope:${name}`, { cache: 'contextual' })((_root, _args, ctx: GraphQLContext) => {
-    if (!ctx.actor) return unauthenticated();
-    return hasScope(ctx.actor, name) ? true : forbidden(`This API key lacks the "${name}" scope`);
-  });
-
-// Shield requires one instance per named rule.
-const canRead = scope('read');
-const canGenerate = scope('generate');
-
-const admin = rule({ cache: 'contextual' })((_root, _args, ctx: GraphQLContext) => {
-  if (!ctx.actor) return unauthenticated();
-  return isAdmin(ctx.actor) ? true : forbidden('Admins only');
-});
+import { forbidden } from '../src/services/errors.ts';
 
 /**
- * Root fields are denied unless listed, so a new operation is closed until someone opens it here.
- * Ownership (a user sees only their own jobs) is decided by the services, which know the rows.
+ * The service operation each root field runs; what the operation needs is declared once, in the core
+ * (src/services/scopes.ts), and REST routes go through the same check. Fields not listed are denied, so a
+ * new operation is closed until someone names it here.
  */
+export const FIELD_OPERATIONS = {
+  Query: {
+    health: 'system.health',
+    me: 'account.read',
+    apiKeys: 'account.keys',
+    users: 'users.manage',
+    job: 'jobs.read',
+    jobs: 'jobs.read',
+    jobLogs: 'jobs.read',
+    stats: 'jobs.read',
+    asset: 'assets.read',
+    assets: 'assets.read',
+    batch: 'jobs.read',
+    voices: 'catalog.read',
+    models: 'catalog.read',
+    workers: 'workers.read',
+    resources: 'workers.read',
+    queues: 'workers.read',
+    characters: 'catalog.read',
+    character: 'catalog.read',
+    projectPresets: 'catalog.read',
+    projectPreset: 'catalog.read',
+    sceneProfiles: 'catalog.read',
+    sceneProfile: 'catalog.read',
+    configFiles: 'system.config',
+    systemSettings: 'system.config',
+    talkingHeadConfig: 'catalog.read',
+    userQuota: 'quota.read',
+    providers: 'providers.read',
+    providerCredits: 'providers.read',
+    estimateCost: 'costs.read',
+    costs: 'costs.read',
+    alerts: 'providers.monitor',
+    providerPerformance: 'providers.monitor',
+    cacheStats: 'providers.monitor',
+    workflows: 'comfy.read',
+    comfyStatus: 'comfy.read',
+    comfyHistory: 'comfy.read',
+    comfyServers: 'comfy.manage',
+  },
+  Mutation: {
+    login: 'auth.login',
+    createApiKey: 'account.keys',
+    revokeApiKey: 'account.keys',
+    createUser: 'users.manage',
+    generateImage: 'jobs.submit',
+    upscaleImage: 'jobs.submit',
+    generateVideo: 'jobs.submit',
+    synthesizeSpeech: 'jobs.submit',
+    generateTalkingHead: 'jobs.submit',
+    generateBatch: 'jobs.submit',
+    cancelJob: 'jobs.control',
+    retryJob: 'jobs.control',
+    setTalkingHeadConfig: 'talkingHeadConfig.write',
+    setUserQuota: 'quota.manage',
+    executeComfyWorkflow: 'jobs.submit',
+    executeSavedWorkflow: 'jobs.submit',
+    saveWorkflow: 'workflows.write',
+    deleteWorkflow: 'workflows.write',
+    addComfyServer: 'comfy.manage',
+    removeComfyServer: 'comfy.manage',
+    uploadAsset: 'assets.upload',
+    createCharacter: 'catalog.manage',
+    updateCharacter: 'catalog.manage',
+    deleteCharacter: 'catalog.manage',
+    createProjectPreset: 'catalog.manage',
+    updateProjectPreset: 'catalog.manage',
+    deleteProjectPreset: 'catalog.manage',
+    createSceneProfile: 'catalog.manage',
+    updateSceneProfile: 'catalog.manage',
+    deleteSceneProfile: 'catalog.manage',
+    configureProvider: 'providers.manage',
+    updateProvider: 'providers.manage',
+    deactivateProvider: 'providers.manage',
+    deleteProvider: 'providers.manage',
+  },
+  Subscription: {
+    jobProgress: 'jobs.read',
+    jobs: 'jobs.read',
+    batchProgress: 'jobs.read',
+    alerts: 'providers.monitor',
+    gpuTelemetry: 'telemetry.read',
+  },
+} as const satisfies Record<'Query' | 'Mutation' | 'Subscription', Record<string, Operation>>;
+
+// Shield caches a rule's verdict by its name, so there is one rule instance per operation.
+const rules = new Map<Operation, IRule>();
+const needs = (operation: Operation): IRule => {
+  let found = rules.get(operation);
+  if (!found) {
+    found = rule(`op:${operation}`, { cache: 'contextual' })((_root, _args, ctx: GraphQLContext) => checkOperation(ctx.actor, operation));
+    rules.set(operation, found);
+  }
+  return found;
+};
+
+const typeRules = (fields: Record<string, Operation>) => ({
+  '*': deny,
+  ...Object.fromEntries(Object.entries(fields).map(([field, operation]) => [field, operation === 'system.health' || operation === 'auth.login' ? allow : needs(operation)])),
+});
+
 export const permissions = shield(
   {
-    Query: {
-      '*': deny,
-      health: allow,
-      me: isAuthenticated,
-      apiKeys: isAuthenticated,
-      users: admin,
-      job: canRead,
-      jobs: canRead,
-      jobLogs: canRead,
-      stats: canRead,
-      asset: canRead,
-      assets: canRead,
-      batch: canRead,
-      voices: canRead,
-      models: canRead,
-      workers: admin,
-      resources: admin,
-      queues: admin,
-      characters: canRead,
-      character: canRead,
-      projectPresets: canRead,
-      projectPreset: canRead,
-      sceneProfiles: canRead,
-      sceneProfile: canRead,
-      configFiles: admin,
-      systemSettings: admin,
-      talkingHeadConfig: canRead,
-      userQuota: canRead,
-      providers: canRead,
-      providerCredits: canRead,
-      estimateCost: canRead,
-      costs: canRead,
-      alerts: admin,
-      providerPerformance: admin,
-      cacheStats: admin,
-      workflows: canRead,
-      comfyStatus: canRead,
-      comfyHistory: canRead,
-      comfyServers: admin,
-    },
-    Mutation: {
-      '*': deny,
-      login: allow,
-      createApiKey: isAuthenticated,
-      revokeApiKey: isAuthenticated,
-      createUser: admin,
-      generateImage: canGenerate,
-      upscaleImage: canGenerate,
-      generateVideo: canGenerate,
-      synthesizeSpeech: canGenerate,
-      generateTalkingHead: canGenerate,
-      generateBatch: canGenerate,
-      cancelJob: canGenerate,
-      retryJob: canGenerate,
-      setTalkingHeadConfig: canGenerate,
-      setUserQuota: admin,
-      executeComfyWorkflow: canGenerate,
-      executeSavedWorkflow: canGenerate,
-      saveWorkflow: canGenerate,
-      deleteWorkflow: canGenerate,
-      addComfyServer: admin,
-      removeComfyServer: admin,
-      uploadAsset: canGenerate,
-      createCharacter: admin,
-      updateCharacter: admin,
-      deleteCharacter: admin,
-      createProjectPreset: admin,
-      updateProjectPreset: admin,
-      deleteProjectPreset: admin,
-      createSceneProfile: admin,
-      updateSceneProfile: admin,
-      deleteSceneProfile: admin,
-      configureProvider: admin,
-      updateProvider: admin,
-      deactivateProvider: admin,
-      deleteProvider: admin,
-    },
-    Subscription: {
-      '*': deny,
-      jobProgress: canRead,
-      jobs: canRead,
-      batchProgress: canRead,
-      alerts: admin,
-      gpuTelemetry: admin,
-    },
+    Query: typeRules(FIELD_OPERATIONS.Query),
+    Mutation: typeRules(FIELD_OPERATIONS.Mutation),
+    Subscription: typeRules(FIELD_OPERATIONS.Subscription),
   },
   {
     fallbackRule: allow,

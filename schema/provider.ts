@@ -193,7 +193,7 @@ builder.queryField('providerCredits', (t) =>
     description: "Asks the provider's own credit API (at most once per PROVIDER_CREDITS_TTL_SECONDS).",
     args: { id: t.arg.id({ required: true }) },
     // Asking is a request to check now; the TTL only spares the provider before each job.
-    resolve: async (_r, args, ctx) => ctx.core.providers.credits(ctx.em, await ctx.core.providers.get(ctx.em, String(args.id)), true),
+    resolve: async (_r, args, ctx) => ctx.core.providers.credits(ctx.em, await ctx.core.providers.get(ctx.em, String(args.id))),
   }),
 );
 

@@ -1,3 +1,4 @@
+import { withoutPaths } from '../src/services/outage.ts';
 import { UnrecoverableError, type Job as QueueJob } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Core } from '../src/core.ts';
@@ -99,7 +100,8 @@ export function createProcessor(core: Core, handlers: Map<GenerationJobName, Eng
         return { cancelled: true };
       }
       const code = error instanceof JobTimeoutError ? 'TIMEOUT' : error instanceof AppError ? error.code : 'ENGINE_ERROR';
-      const message = error instanceof Error ? error.message : String(error);
+      // Stored on the job and shown to its owner: no server paths (src/services/outage.ts).
+      const message = withoutPaths(error instanceof Error ? error.message : String(error));
       note(`Failed: ${message}`, 'error');
       await writes;
       await core.lifecycle.fail(em, job, code, message, stepDurationsMs);

@@ -26,8 +26,9 @@ export function serverOrigin(raw: string): string | null {
   return url.origin;
 }
 
-function isForbiddenHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
+export function isForbiddenHost(hostname: string): boolean {
+  // "metadata.google.internal." (a trailing dot) is the same host as without it.
+  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '').toLowerCase();
   const family = isIP(host);
   if (family === 0) return host === 'metadata.google.internal' || host.endsWith('.metadata.google.internal');
   const type = family === 4 ? 'ipv4' : 'ipv6';

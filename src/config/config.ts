@@ -129,6 +129,21 @@ const envSchema = z.object({
   QUOTA_MAX_RESOLUTION: z.string().regex(/^\d{2,5}x\d{2,5}$/, 'must look like "1920x1080"').default('2048x2048'),
   QUOTA_MAX_DURATION_SECONDS: z.coerce.number().positive().default(60),
   QUOTA_MAX_FRAMES: z.coerce.number().int().positive().default(1440),
+  /** Login throttling: consecutive failures per username and address, failures per username and per address an hour. */
+  LOGIN_MAX_CONSECUTIVE_FAILS: z.coerce.number().int().min(1).default(5),
+  LOGIN_MAX_FAILS_PER_USERNAME: z.coerce.number().int().min(1).default(50),
+  LOGIN_MAX_FAILS_PER_IP: z.coerce.number().int().min(1).default(100),
+  LOGIN_BLOCK_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** Longest a client may take to send a whole request (headers and body); a trickled body is cut off. */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
+  /** GraphQL Armor limits (see README "Reliability and security"). */
+  GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(5000),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(12),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().positive().default(5000),
+  /** Who may introspect the schema and see "Did you mean …" hints; unset: everyone, but only signed-in callers in production. */
+  GRAPHQL_INTROSPECTION: z.enum(['everyone', 'authenticated', 'nobody']).optional(),
+  GRAPHQL_SUGGESTIONS: z.enum(['everyone', 'authenticated', 'nobody']).optional(),
   READY_REQUIRES_WORKER: z
     .enum(['true', 'false'])
     .default('true')

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import sharp from 'sharp';
 import { type AdapterContext, ProviderCallError } from './provider.types.ts';
+import { fetchProviderUrl } from './provider.url-guard.ts';
 
 const CREDIT_WORDS = /insufficient|credit|quota|balance|billing/i;
 
@@ -14,6 +15,8 @@ export async function callJson<T>(ctx: AdapterContext, method: 'GET' | 'POST', p
       headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
+      // An API that redirects could send the key's requests anywhere, a metadata address included.
+      redirect: 'manual',
     });
   } catch (error) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -22,6 +25,7 @@ export async function callJson<T>(ctx: AdapterContext, method: 'GET' | 'POST', p
     throw new ProviderCallError('SERVER_ERROR', `Connection failed: ${(error as Error).message}`);
   }
   const text = await response.text().catch(() => '');
+  if (response.status >= 300 && response.status < 400) throw new ProviderCallError('REJECTED', `The provider redirected (HTTP ${response.status}); redirects are not followed`, response.status);
   if (!response.ok) {
     const detail = text.slice(0, 300);
     if (response.status === 402 || (response.status === 429 && /insufficient_quota/.test(text))) {
@@ -51,7 +55,9 @@ export async function fetchImage(ctx: AdapterContext, source: { url?: string | n
     data = Buffer.from(source.b64.replace(/^data:[^,]*,/, ''), 'base64');
   } else if (source.url) {
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.timeoutMs)]);
-    const response = await fetch(source.url, { signal }).catch((error: Error) => {
+    // The URL comes from the provider: checked (and each redirect re-checked) before anything is fetched.
+    const response = await fetchProviderUrl(source.url, ctx.baseUrl, signal).catch((error: Error) => {
+      if (error instanceof ProviderCallError) throw error;
       throw new ProviderCallError('TIMEOUT', `Downloading the image failed: ${error.message}`);
     });
     if (!response.ok) throw new ProviderCallError('EMPTY_RESULT', `Downloading the image failed (HTTP ${response.status})`, response.status);

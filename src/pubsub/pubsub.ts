@@ -51,6 +51,8 @@ export interface PubSubEvents {
   providerAlerts: ProviderAlertEvent;
   /** A provider's own notice that one of its tasks changed (PiAPI webhooks), keyed by the provider's task id. */
   providerTask: ProviderTaskNotice;
+  /** A credential stopped being valid (key revoked, user removed): API processes recheck their open sockets. */
+  credentials: { reason: string };
 }
 
 export interface ProviderTaskNotice {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Asset } from '../db/entities/asset.entity.ts';
 import type { Storage } from '../storage/storage.service.ts';
 import { type Actor, canSeeOwnedBy } from './actor.ts';
-import { forbidden, notFound } from './errors.ts';
+import { AppError, forbidden, notFound } from './errors.ts';
 import { isUuid } from './validation.ts';
 
 export class AssetService {
@@ -34,6 +34,11 @@ export class AssetService {
 
   async openAsset(em: EntityManager, actor: Actor, id: string): Promise<{ asset: Asset; stream: Readable }> {
     const asset = await this.getAsset(em, actor, id);
+    // Checked before any header goes out: a file gone from disk is a 404, not a 500 half-way through a response.
+    await this.storage.size(asset.storageKey).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.name === 'NotFound' || error.name === 'NoSuchKey') throw new AppError('NOT_FOUND', `The file of asset ${id} is no longer stored`, { id });
+      throw error;
+    });
     return { asset, stream: this.storage.open(asset.storageKey) };
   }
 }

@@ -17,7 +17,11 @@ export const timeoutSeconds = z.number().int().min(30).max(300);
 const seed = z.number().int().min(0).max(MAX_SEED);
 const prompt = z.string().trim().min(1, 'must not be empty').max(4000);
 const id = z.uuid('must be an id');
-const jsonObject = z.record(z.string(), z.unknown());
+// Free-form JSON is stored on the job row and handed to engines: 64 KB is far more than any parameter set needs.
+const MAX_FREE_JSON_BYTES = 64 * 1024;
+const jsonObject = z
+  .record(z.string(), z.unknown())
+  .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= MAX_FREE_JSON_BYTES, `must be at most ${MAX_FREE_JSON_BYTES / 1024} KB of JSON`);
 
 /** Fields every kind of request shares: how it is queued and which profiles apply. */
 const engine = z.string().trim().min(1).max(64).nullish();

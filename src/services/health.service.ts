@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Core } from '../core.ts';
 import { ENGINE_FAMILIES } from '../queue/queue.names.ts';
+import { withoutPaths } from './outage.ts';
 
 export interface DependencyHealth {
   ok: boolean;
@@ -14,6 +15,7 @@ export interface Health {
   uptimeSeconds: number;
   postgres: DependencyHealth;
   redis: DependencyHealth;
+  storage: DependencyHealth;
 }
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -28,23 +30,27 @@ async function probe(check: () => Promise<unknown>, timeoutMs = 2000): Promise<D
     ]);
     return { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100, error: null };
   } catch (error) {
-    return { ok: false, latencyMs: null, error: (error as Error).message };
+    // Public answers: the reason, never an address or a path.
+    const message = withoutPaths((error as Error).message).replace(/\[?[0-9a-f.:]+\]?:\d{2,5}\b/gi, '<address>');
+    return { ok: false, latencyMs: null, error: message };
   } finally {
     clearTimeout(timer);
   }
 }
 
-export async function checkHealth(core: Pick<Core, 'orm' | 'redis'>): Promise<Health> {
-  const [postgres, redis] = await Promise.all([
+export async function checkHealth(core: Pick<Core, 'orm' | 'redis' | 'storage'>): Promise<Health> {
+  const [postgres, redis, storage] = await Promise.all([
     probe(() => core.orm.em.getConnection().execute('select 1')),
     probe(() => core.redis.ping()),
+    probe(() => core.storage.probe()),
   ]);
   return {
-    status: postgres.ok && redis.ok ? 'ok' : 'degraded',
+    status: postgres.ok && redis.ok && storage.ok ? 'ok' : 'degraded',
     version,
     uptimeSeconds: Math.round(process.uptime()),
     postgres,
     redis,
+    storage,
   };
 }
 
@@ -67,7 +73,7 @@ export async function countWorkers(core: Pick<Core, 'queues'>): Promise<WorkerPr
 }
 
 /** Readiness: Postgres and Redis answer and, where required, at least one worker is consuming. */
-export async function checkReadiness(core: Pick<Core, 'orm' | 'redis' | 'queues' | 'config'>) {
+export async function checkReadiness(core: Pick<Core, 'orm' | 'redis' | 'queues' | 'config' | 'storage'>) {
   const health = await checkHealth(core);
   const workers = await countWorkers(core).catch(() => ({ total: 0, engines: [] }));
   const workerOk = !core.config.READY_REQUIRES_WORKER || workers.total > 0;

@@ -34,6 +34,7 @@ import {
 import { type KeysetCursor, parsePageArgs, toPage, type Page, type PageArgs } from './pagination.ts';
 import type { ProfileService } from './profile.service.ts';
 import type { ProviderService } from './provider.service.ts';
+import { MediaLimits } from './media-limits.ts';
 import type { QuotaService } from './quota.service.ts';
 import type { WorkerRegistry } from './worker-registry.service.ts';
 import { getTalkingHeadConfig } from './user.service.ts';
@@ -271,6 +272,7 @@ export class JobService {
 
   async createSpeechJob(em: EntityManager, actor: Actor, raw: SynthesizeSpeechInput): Promise<Job> {
     const { priority, timeout, engine, ...input } = parseInput(synthesizeSpeechInput, raw);
+    if (this.quotas) await new MediaLimits(this.quotas).checkSpeech(em, actor, input.text);
     // Piper voices (VOICE packs on onnx workers) are named by their pack and run on the onnx engine.
     const piperVoices = findVoice(input.voiceId) || !this.workers ? [] : (await this.workers.models()).filter((m) => m.kind === 'VOICE').map((m) => m.name);
     const piper = piperVoices.includes(input.voiceId);
@@ -288,6 +290,7 @@ export class JobService {
     const { priority, timeout, engine, ...request } = parseInput(generateTalkingHeadInput, raw);
     await this.requireAsset(em, actor, request.imageAssetId, 'IMAGE', 'imageAssetId');
     await this.requireAsset(em, actor, request.audioAssetId, 'AUDIO', 'audioAssetId');
+    if (this.quotas) await new MediaLimits(this.quotas).checkAudioAsset(em, actor, request.audioAssetId);
     const config = await getTalkingHeadConfig(em, actor.userId);
     const input: TalkingHeadJobInput = {
       imageAssetId: request.imageAssetId,

@@ -1,3 +1,5 @@
+import { serverOrigin } from '../comfy/comfy.server-url.ts';
+import { creditsOnce } from '../providers/credits.single-flight.ts';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { flushUnique } from '../db/unique.flush.ts';
@@ -35,7 +37,8 @@ const providerFields = {
   costPerImage: z.number().min(0).max(100).nullish(),
   rateLimitRpm: z.number().int().min(1).max(100_000).nullish(),
   priority: z.number().int().min(0).max(10_000).nullish(),
-  baseUrl: z.url({ protocol: /^https?$/ }).nullish(),
+  // The same rules as ComfyUI servers: no link-local / metadata hosts, trailing dots or not, no credentials.
+  baseUrl: z.url({ protocol: /^https?$/ }).refine((url) => serverOrigin(url) !== null, 'must be an http(s) URL of an allowed host').nullish(),
 };
 const slug = z.string().trim().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be lower-case letters, digits, "_" or "-"');
 const configureInput = z.object({
@@ -405,6 +408,8 @@ export class ProviderService {
   /** Credits from the provider's own API, at most once per PROVIDER_CREDITS_TTL_SECONDS unless forced. */
   async credits(em: EntityManager, provider: Provider, force = false): Promise<ProviderCredits> {
     const fresh = provider.creditsCheckedAt && Date.now() - provider.creditsCheckedAt.getTime() < this.config.PROVIDER_CREDITS_TTL_SECONDS * 1000;
+    // Callers arriving while a check runs share it (src/providers/credits.single-flight.ts).
+    if (!force && !fresh) return creditsOnce(provider.id, () => this.credits(em, provider, true));
     if (force || !fresh) {
       const previous = provider.creditsRemaining ?? null;
       let credits: number | null;

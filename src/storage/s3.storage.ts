@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
+import { create as contentDisposition } from 'content-disposition';
 import { PassThrough, Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Storage, StoredFile } from './storage.service.ts';
@@ -98,6 +99,16 @@ export class S3Storage implements Storage {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.key(key) }));
   }
 
+  /** The bucket answers and this machine's credentials reach it; the reason, never the endpoint, on failure. */
+  async probe(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.location.bucket }));
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      throw new Error(name ? `storage unavailable (${name})` : 'storage unavailable');
+    }
+  }
+
   async *list(prefix: string): AsyncIterable<StoredFile> {
     let ContinuationToken: string | undefined;
     do {
@@ -116,7 +127,7 @@ export class S3Storage implements Storage {
       Bucket: this.location.bucket,
       Key: this.key(key),
       ResponseContentType: options.mime,
-      ResponseContentDisposition: options.filename ? `inline; filename="${options.filename.replace(/["\\\r\n]/g, '_')}"` : undefined,
+      ResponseContentDisposition: options.filename ? contentDisposition(options.filename, { type: 'inline' }) : undefined,
     });
     return getSignedUrl(this.client, command, { expiresIn: this.location.presignSeconds });
   }

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { probeStorage } from './storage.health.ts';
 
 /** Where asset bytes live. Keys are relative, '/'-separated paths chosen by Atelier, never by users. */
 export interface Storage {
@@ -16,6 +17,8 @@ export interface Storage {
   downloadUrl?(key: string, options: { mime: string; filename?: string | null }): Promise<string | null>;
   /** Every stored key under `prefix` (e.g. 'assets/') with its last write, for the sweep of files no row names. */
   list(prefix: string): AsyncIterable<StoredFile>;
+  /** Rejects when storage could not take a new asset now (health and readiness). */
+  probe(): Promise<void>;
 }
 
 export interface StoredFile {
@@ -48,7 +51,8 @@ export class LocalStorage implements Storage {
   private async writeAtomically(key: string, write: (temp: string) => Promise<void>): Promise<void> {
     const full = this.resolve(key);
     await mkdir(path.dirname(full), { recursive: true });
-    const temp = `${full}.${randomUUID()}.partial`;
+    // The writer's pid in the name lets the launcher remove what a killed process left half-written.
+    const temp = `${full}.${process.pid}-${randomUUID()}.partial`;
     try {
       await write(temp);
       await rename(temp, full);
@@ -68,6 +72,10 @@ export class LocalStorage implements Storage {
 
   async remove(key: string): Promise<void> {
     await rm(this.resolve(key), { force: true });
+  }
+
+  probe(): Promise<void> {
+    return probeStorage(this.root);
   }
 
   async *list(prefix: string): AsyncIterable<StoredFile> {

@@ -1,4 +1,3 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,8 @@ import { createLogger } from '../config/logger.ts';
 import { firstStartLines, logSetup, migrateAndBootstrap } from '../db/bootstrap.ts';
 import { anonymousBanner } from '../config/anonymous-families.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './postgres.embedded.ts';
+import { removeLeftovers } from './crash-cleanup.ts';
+import { Supervisor } from './supervisor.ts';
 import { RedisNotInstalledError, startLocalRedis, type LocalRedis } from './redis.local.ts';
 
 /**
@@ -18,44 +19,37 @@ import { RedisNotInstalledError, startLocalRedis, type LocalRedis } from './redi
 const root = fileURLToPath(new URL('../..', import.meta.url));
 let logger = createLogger('atelier', { LOG_LEVEL: 'info', LOG_FORMAT: 'auto' });
 const cleanups: (() => Promise<void>)[] = [];
-const children: ChildProcess[] = [];
+const services: Supervisor[] = [];
 let stopping = false;
 
 async function stopAll(code: number) {
   if (stopping) return;
   stopping = true;
   logger.info('stopping Atelier');
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-          setTimeout(() => {
-            logger.warn({ pid: child.pid }, 'a service did not stop in 15 s; killed');
-            child.kill('SIGKILL');
-          }, 15_000).unref();
-        }),
-    ),
-  );
+  await Promise.all(services.map((service) => service.stop()));
   for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.warn({ err: error }, 'cleanup failed'));
   process.exit(code);
 }
 
-function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = fork(path.join(root, script), [], { cwd: root, env, stdio: 'inherit' });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.once('message', () => resolve(child));
-    child.once('exit', (code, signal) => {
-      if (!stopping) {
-        logger.error({ service: name, code, signal }, `${name} exited; stopping everything`);
-        reject(new Error(`${name} exited before it was ready`));
-        void stopAll(1);
-      }
-    });
+/** A crashed service is restarted (see Supervisor); the others keep serving meanwhile. */
+function startService(name: string, script: string, env: NodeJS.ProcessEnv, storageDir: string): Promise<void> {
+  const service = new Supervisor({
+    name,
+    script: path.join(root, script),
+    cwd: root,
+    env,
+    logger,
+    afterCrash: async (pid) => {
+      const removed = await removeLeftovers(pid, storageDir);
+      if (removed.tempDirs || removed.partials) logger.warn({ service: name, pid, ...removed }, 'removed files the crashed process left');
+    },
+    onGiveUp: () => {
+      // Nothing left to serve: stop rather than sit there looking alive.
+      if (services.every((s) => s.gaveUp)) void stopAll(1);
+    },
   });
+  services.push(service);
+  return service.start();
 }
 
 async function main() {
@@ -87,8 +81,8 @@ async function main() {
   const firstStart = firstStartLines(setup.admin, config.publicUrl);
   if (firstStart.length) console.log(firstStart.join('\n'));
 
-  await startChild('api', 'rest-compat/main.ts', env);
-  await startChild('worker', 'workers/main.ts', env);
+  await startService('api', 'rest-compat/main.ts', env, config.storageDir);
+  await startService('worker', 'workers/main.ts', env, config.storageDir);
   console.log(`Atelier ready at ${config.publicUrl}/graphql`);
   console.log(anonymousBanner(config));
   console.log(`Dashboard: ${config.publicUrl}/   CLI: ./atelier login, then ./atelier generate image "a lighthouse at dusk"`);

@@ -10,7 +10,8 @@ import { createTestUser, type TestUser } from '../helpers/users.ts';
 
 /** Document 001 (image service): batch, providers admin, costs and monitoring routes under /api/v1/images. */
 describe('REST image service API (001)', () => {
-  const env = testEnv();
+  // Credits are trusted for PROVIDER_CREDITS_TTL_SECONDS; 0 here so each call below asks the (fake) provider.
+  const env = testEnv({ PROVIDER_CREDITS_TTL_SECONDS: '0' });
   let system: RunningSystem;
   let core: Core;
   let user: TestUser;

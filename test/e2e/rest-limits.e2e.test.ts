@@ -74,7 +74,7 @@ describe('REST limits, quotas and anonymous access', () => {
     expect(json.errors[0].extensions.code).toBe('RATE_LIMITED');
     // The process counts the GraphQL operations it ran (the refused one included).
     const metrics = await (await fetch(`${urls[1]}/metrics`)).text();
-    expect(metrics).toMatch(/atelier_graphql_operations_total\{type="mutation",name="anonymous"\} [2-9]/);
+    expect(metrics).toMatch(/atelier_graphql_operations_total\{type="mutation",name="generateImage"\} [2-9]/);
     // Other routes still answer: only the global budget counts there.
     expect((await getJson(`${urls[0]}/api/v1/tasks`, { authorization: `Bearer ${user.token}` })).status).toBe(200);
   });

@@ -51,7 +51,8 @@ interface Decoded {
 const wordCount = (text: string) => text.split(/\s+/).filter(Boolean).length;
 
 describe('speech synthesis end to end', () => {
-  const env = testEnv();
+  // Long texts here run past the default max_duration (60 s of speech is ~900 characters); quotas have their own tests.
+  const env = testEnv({ QUOTA_MAX_DURATION_SECONDS: '600' });
   let system: RunningSystem;
   let core: Core;
   let user: TestUser;

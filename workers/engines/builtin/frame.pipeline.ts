@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Piscina } from 'piscina';
 import sharp from 'sharp';
 import { ffmpeg } from '../../../src/media/ffmpeg.tool.ts';
+import { tempPrefix } from '../../../src/system/crash-cleanup.ts';
 
 /**
  * A pool of worker threads for one renderer file; idle threads (beyond `minThreads`) go away, so unused engines cost nothing.
@@ -28,7 +29,8 @@ export function createFramePool(file: string, threads: number, { minThreads = 0 
 
 /** A temporary directory removed with everything in it when `use` settles, however it settles. */
 export async function withTempDir<T>(prefix: string, use: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  // The pid in the name lets the launcher remove the directory if this process is killed before `finally` runs.
+  const dir = await mkdtemp(path.join(tmpdir(), `${tempPrefix(process.pid)}${prefix}`));
   try {
     return await use(dir);
   } finally {
