@@ -204,7 +204,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   installCompatErrorHandler(app, FAMILY_ERROR_SHAPES);
   registerRateLimitHook(app, limits);
   // Every REST dialect hands out result URLs in its own fields: they are signed on the way out, in one place.
-  app.addHook('preSerialization', async (_request, _reply, payload) => core.fileUrls.signAll(payload));
+  app.addHook('preSerialization', async (request, _reply, payload) => core.fileUrls.signAll(payload, baseUrlOf(core.config, request)));
   registerMetricsRoute(app, metrics);
   registerHealthRoutes(app, core);
   registerFileRoutes(app, core);
