@@ -8,6 +8,7 @@ import { type Actor, isAdmin } from '../src/services/actor.ts';
 import { forbidden } from '../src/services/errors.ts';
 import type { CompatFailure } from './compat.common.ts';
 import { withActor } from './compat.common.ts';
+import { restBatch } from './rest.submission.ts';
 
 /** The image service document (001) is FastAPI: `{detail}`, plus Atelier's code. */
 export function imageServiceError(failure: CompatFailure) {
@@ -107,11 +108,13 @@ async function batchView(core: Core, em: EntityManager, batch: Batch) {
 export function registerImageServiceRoutes(app: FastifyInstance, core: Core) {
   const submitBatch = withActor(core, async (em, actor, request) => {
     const body = request.body as { requests: Record<string, any>[]; provider_id?: string; priority?: number; metadata?: Record<string, unknown> };
-    const batch = await core.jobs.createBatch(em, actor, {
-      requests: body.requests.map((r) => imageRequest(r, body.provider_id)),
-      priority: body.priority,
-      metadata: body.metadata,
-    });
+    const batch = await restBatch(core, em, actor, request, () =>
+      core.jobs.createBatch(em, actor, {
+        requests: body.requests.map((r) => imageRequest(r, body.provider_id)),
+        priority: body.priority,
+        metadata: body.metadata,
+      }),
+    );
     return batchView(core, em, batch);
   });
   app.post('/api/v1/images/batch-generate', { config: { family, rateLimit: 'generateImage' }, schema: { tags, security, summary: 'Queue several images at once', body: batchBody } }, submitBatch);

@@ -4,6 +4,7 @@ import type { Core } from '../src/core.ts';
 import type { Job } from '../src/db/entities/job.entity.ts';
 import type { Actor } from '../src/services/actor.ts';
 import { type CompatFailure, isoSeconds, jobFailure, jobFiles, lowerStatus, resultMetadata, syncWaitMs, withActor } from './compat.common.ts';
+import { restJob } from './rest.submission.ts';
 
 /** The media API document's (000) error types, by Atelier error code. */
 const ERROR_TYPES: Record<string, string> = {
@@ -120,7 +121,7 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request) => {
       const body = request.body as Record<string, any>;
-      const created = await core.jobs.createImageJob(em, actor, {
+      const created = await restJob(core, em, actor, request, () => core.jobs.createImageJob(em, actor, {
         prompt: body.prompt,
         negativePrompt: body.negative_prompt,
         width: body.width,
@@ -131,7 +132,7 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
         numImages: body.num_images,
         timeout: body.timeout,
         priority: body.priority,
-      });
+      }));
       const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
       return generationAnswer(job, { image_urls: jobFiles(job).urls });
     }),
@@ -169,7 +170,7 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request) => {
       const body = request.body as Record<string, any>;
-      const created = await core.jobs.createVideoJob(em, actor, {
+      const created = await restJob(core, em, actor, request, () => core.jobs.createVideoJob(em, actor, {
         prompt: body.prompt,
         negativePrompt: body.negative_prompt,
         numFrames: body.num_frames,
@@ -178,7 +179,7 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
         seed: body.seed,
         timeout: body.timeout,
         priority: body.priority,
-      });
+      }));
       const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
       const files = jobFiles(job);
       return generationAnswer(job, { video_url: files.main, thumbnail_url: files.thumbnail });
@@ -211,7 +212,7 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request) => {
       const body = request.body as Record<string, any>;
-      const created = await core.jobs.createSpeechJob(em, actor, {
+      const created = await restJob(core, em, actor, request, () => core.jobs.createSpeechJob(em, actor, {
         text: body.text,
         voiceId: body.voice_id,
         emotion: body.emotion,
@@ -219,7 +220,7 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
         format: body.format,
         timeout: body.timeout,
         priority: body.priority,
-      });
+      }));
       const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
       return generationAnswer(job, { audio_url: jobFiles(job).main });
     }),
@@ -276,13 +277,13 @@ export function registerComfyRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request) => {
       const body = request.body as Record<string, any>;
-      const job = await core.comfy.execute(em, actor, {
+      const job = await restJob(core, em, actor, request, () => core.comfy.execute(em, actor, {
         workflow: body.workflow,
         timeout: body.timeout,
         priority: body.priority,
         gpuPreference: body.gpu_preference,
         serverUrl: body.server_url,
-      });
+      }));
       return finish(em, actor, job, syncWaitMs(core, request, true));
     }),
   );
@@ -304,14 +305,14 @@ export function registerComfyRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request) => {
       const body = request.body as Record<string, any>;
-      const job = await core.comfy.executeSaved(em, actor, {
+      const job = await restJob(core, em, actor, request, () => core.comfy.executeSaved(em, actor, {
         name: body.workflow_name,
         params: body.params,
         timeout: body.timeout,
         priority: body.priority,
         gpuPreference: body.gpu_preference,
         serverUrl: body.server_url,
-      });
+      }));
       return finish(em, actor, job, syncWaitMs(core, request, true));
     }),
   );

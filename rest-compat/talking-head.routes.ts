@@ -1,3 +1,4 @@
+import { restJob } from './rest.submission.ts';
 import type { MultipartFile } from '@fastify/multipart';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -196,11 +197,16 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
       if (!audio) throw badInput('audio_file is required', { field: 'audio_file' });
       if (image.kind !== 'IMAGE') throw badInput(`Invalid image file format: got ${image.kind.toLowerCase()}`, { field: 'image_file' });
       if (audio.kind !== 'AUDIO') throw badInput(`Invalid audio file format: got ${audio.kind.toLowerCase()}`, { field: 'audio_file' });
-      const job = await core.jobs.createTalkingHeadJob(em, actor, {
-        imageAssetId: image.id,
-        audioAssetId: audio.id,
-        useCache: truthy(fields.get('use_cache')),
-      });
+      const job = await restJob(
+        core,
+        em,
+        actor,
+        request,
+        () => core.jobs.createTalkingHeadJob(em, actor, { imageAssetId: image.id, audioAssetId: audio.id, useCache: truthy(fields.get('use_cache')) }),
+        Object.fromEntries(fields),
+        // Each upload is a new asset: the key guards the files' content, not their ids.
+        { image_file: image.sha256, audio_file: audio.sha256 },
+      );
       return { task_id: job.id, status: 'queued', message: 'Inference task queued successfully' };
     }),
   );

@@ -3,6 +3,7 @@ import type { Core } from '../src/core.ts';
 import { badInput } from '../src/services/errors.ts';
 import { type CompatFailure, jobFailure, jobFiles, syncWaitMs, withActor } from './compat.common.ts';
 import { receiveForm } from './talking-head.routes.ts';
+import { restJob } from './rest.submission.ts';
 
 const ERROR_TITLES: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 408: 'Timeout', 409: 'Conflict', 429: 'Too many requests' };
 
@@ -78,11 +79,14 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
       const pipeline = fields.get('comfyPipeline')?.trim();
       if (pipeline) {
         // A library workflow on ComfyUI; serverUrl, if any, must be on COMFYUI_ALLOWED_SERVERS (checked by the service).
-        const created = await core.comfy.executeSaved(em, actor, {
-          name: pipeline,
-          params: { prompt: text, image: assetId },
-          serverUrl: fields.get('serverUrl')?.trim() || null,
-        });
+        const created = await restJob(
+          core,
+          em,
+          actor,
+          request,
+          () => core.comfy.executeSaved(em, actor, { name: pipeline, params: { prompt: text, image: assetId }, serverUrl: fields.get('serverUrl')?.trim() || null }),
+          Object.fromEntries(fields),
+        );
         const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
         if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
         const assets = await core.assets.listJobAssets(em, [job.id]);
@@ -101,7 +105,7 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
         };
       }
       // Without a pipeline the default engine makes the video; serverUrl alone is not contacted.
-      const created = await core.jobs.createVideoJob(em, actor, { prompt: text, imageAssetId: assetId });
+      const created = await restJob(core, em, actor, request, () => core.jobs.createVideoJob(em, actor, { prompt: text, imageAssetId: assetId }), Object.fromEntries(fields));
       const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
       if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
       const files = jobFiles(job);

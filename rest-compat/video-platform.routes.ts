@@ -1,3 +1,4 @@
+import { restJob } from './rest.submission.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../src/core.ts';
 import {
@@ -77,7 +78,7 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request) => {
       const body = request.body as Record<string, any>;
-      const created = await core.jobs.createImageJob(em, actor, {
+      const created = await restJob(core, em, actor, request, async () => core.jobs.createImageJob(em, actor, {
         prompt: body.prompt,
         negativePrompt: body.negative_prompt,
         width: body.width,
@@ -93,7 +94,7 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
         extraParams: body.extra_params,
         timeout: body.timeout,
         priority: body.priority,
-      });
+      }));
       const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
       if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
       return {
@@ -159,7 +160,7 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
     withActor(core, async (em, actor, request) => {
       const body = request.body as Record<string, any>;
       const scenes = body.scenes as { prompt: string; duration: number }[] | undefined;
-      const created = await core.jobs.createVideoJob(em, actor, {
+      const created = await restJob(core, em, actor, request, async () => core.jobs.createVideoJob(em, actor, {
         prompt: body.prompt ?? scenes?.map((s) => s.prompt).join('; ') ?? '',
         scenes: scenes?.map((s) => ({ prompt: s.prompt, duration: s.duration })),
         videoConfig: body.video_config,
@@ -169,7 +170,7 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
         seed: body.seed,
         timeout: body.timeout,
         priority: body.priority,
-      });
+      }));
       const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, false));
       if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
       const files = jobFiles(job);

@@ -68,6 +68,9 @@ export const permissions = shield(
       comfyStatus: canRead,
       comfyHistory: canRead,
       comfyServers: admin,
+      webhookSecret: canRead,
+      webhookEndpoints: canRead,
+      webhookDeliveries: canRead,
     },
     Mutation: {
       '*': deny,
@@ -102,6 +105,10 @@ export const permissions = shield(
       updateProvider: admin,
       deactivateProvider: admin,
       deleteProvider: admin,
+      rotateWebhookSecret: canGenerate,
+      createWebhookEndpoint: canGenerate,
+      deleteWebhookEndpoint: canGenerate,
+      redeliverWebhook: canGenerate,
     },
     Subscription: {
       '*': deny,

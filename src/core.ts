@@ -17,6 +17,9 @@ import { ProviderService, providerKeySecret } from './services/provider.service.
 import { QuotaService } from './services/quota.service.ts';
 import { UploadService } from './services/upload.service.ts';
 import { LocalStorage, type Storage } from './storage/storage.service.ts';
+import { IdempotencyService } from './jobs/jobs.idempotency.ts';
+import { JobSubmissions } from './jobs/jobs.submission.ts';
+import { WebhookService } from './webhooks/webhook.service.ts';
 
 /** Everything a process needs from the core, built once at start and closed once at exit. */
 export interface Core {
@@ -38,6 +41,10 @@ export interface Core {
   comfy: ComfyService;
   /** Paid image providers: admin, routing, credits, cache, alerts. */
   providers: ProviderService;
+  /** Users' signed webhooks: secrets, endpoints, deliveries. */
+  webhooks: WebhookService;
+  /** Idempotency keys and per-job webhooks around every face's job creation. */
+  submissions: JobSubmissions;
   close(): Promise<void>;
 }
 
@@ -95,6 +102,12 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     allowedServers: config.COMFYUI_ALLOWED_SERVERS,
     maxAttempts: config.COMFYUI_MAX_ATTEMPTS,
   });
+  const webhooks = new WebhookService({
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    settings: { allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, maxAttempts: config.WEBHOOK_MAX_ATTEMPTS },
+  });
+  const submissions = new JobSubmissions({ idempotency: new IdempotencyService({ ttlHours: config.IDEMPOTENCY_TTL_HOURS }), webhooks });
   return {
     config,
     orm,
@@ -116,8 +129,11 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     lifecycle: new JobLifecycle({ pubsub, storage, publicUrl: config.publicUrl }),
     comfy,
     providers,
+    webhooks,
+    submissions,
     async close() {
       await queues.close().catch(() => undefined);
+      await webhooks.close().catch(() => undefined);
       redis.disconnect();
       subscriber.disconnect();
       await orm.close();

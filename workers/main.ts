@@ -8,6 +8,7 @@ import { createRedis } from '../src/queue/redis.connection.ts';
 import { handlersByJobName, loadEngines } from './engine.registry.ts';
 import { createProcessor } from './job.processor.ts';
 import { startHeartbeat } from './heartbeat.ts';
+import { startWebhooks } from '../src/webhooks/webhook.runner.ts';
 
 const config = getConfig();
 const logger = createLogger('worker', config);
@@ -38,6 +39,7 @@ const workers = [...loaded].map(([family, familyEngines]) => {
   return worker;
 });
 await Promise.all(workers.map((w) => w.waitUntilReady()));
+const webhooks = await startWebhooks(core, connection, logger);
 // BATCH_MAX_CONCURRENT bounds provider jobs across every worker, not per process: BullMQ keeps the cap in Redis.
 if (loaded.has('provider')) await core.queues.get('provider').setGlobalConcurrency(config.BATCH_MAX_CONCURRENT);
 await Promise.all(engines.map((e) => e.ready?.().catch(() => undefined)));
@@ -78,6 +80,7 @@ async function shutdown(signal: string) {
     process.exit(1);
   }, 5_000).unref();
   await heartbeat.stop();
+  await webhooks.close().catch(() => undefined);
   await Promise.all(engines.map((e) => e.close?.()));
   await core.close();
   process.exit(0);

@@ -9,5 +9,7 @@ import { JobSchema } from './job.entity.ts';
 import { ProjectPresetSchema } from './project-preset.entity.ts';
 import { ProviderAlertSchema, ProviderAttemptSchema, ProviderSchema } from './provider.entity.ts';
 import { UserSchema } from './user.entity.ts';
+import { IdempotencyKeySchema } from './idempotency-key.entity.ts';
+import { WebhookDeliverySchema, WebhookEndpointSchema, WebhookSecretSchema } from './webhook.entity.ts';
 
-export const entities = [UserSchema, ApiKeySchema, JobSchema, AssetSchema, BatchSchema, JobLogSchema, CharacterSchema, ProjectPresetSchema, ProviderSchema, ProviderAttemptSchema, ProviderAlertSchema, ComfyServerSchema, ComfyWorkflowSchema];
+export const entities = [UserSchema, ApiKeySchema, JobSchema, AssetSchema, BatchSchema, JobLogSchema, CharacterSchema, ProjectPresetSchema, ProviderSchema, ProviderAttemptSchema, ProviderAlertSchema, ComfyServerSchema, ComfyWorkflowSchema, WebhookSecretSchema, WebhookEndpointSchema, WebhookDeliverySchema, IdempotencyKeySchema];
