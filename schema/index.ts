@@ -12,6 +12,7 @@ import './health.ts';
 import './job.ts';
 import './project-preset.ts';
 import './quota.ts';
+import './queue.ts';
 import './provider.ts';
 import './talking-head-config.ts';
 import './user.ts';

@@ -71,6 +71,7 @@ export const permissions = shield(
       webhookSecret: canRead,
       webhookEndpoints: canRead,
       webhookDeliveries: canRead,
+      queues: canRead,
     },
     Mutation: {
       '*': deny,
@@ -109,6 +110,10 @@ export const permissions = shield(
       createWebhookEndpoint: canGenerate,
       deleteWebhookEndpoint: canGenerate,
       redeliverWebhook: canGenerate,
+      pauseQueue: admin,
+      resumeQueue: admin,
+      setJobPriority: canGenerate,
+      cancelJobs: canGenerate,
     },
     Subscription: {
       '*': deny,

@@ -20,6 +20,7 @@ import { LocalStorage, type Storage } from './storage/storage.service.ts';
 import { IdempotencyService } from './jobs/jobs.idempotency.ts';
 import { JobSubmissions } from './jobs/jobs.submission.ts';
 import { WebhookService } from './webhooks/webhook.service.ts';
+import { QueueControl } from './queue/queue.control.ts';
 
 /** Everything a process needs from the core, built once at start and closed once at exit. */
 export interface Core {
@@ -45,6 +46,8 @@ export interface Core {
   webhooks: WebhookService;
   /** Idempotency keys and per-job webhooks around every face's job creation. */
   submissions: JobSubmissions;
+  /** Pause, resume, reprioritise, cancel in bulk. */
+  queueControl: QueueControl;
   close(): Promise<void>;
 }
 
@@ -131,6 +134,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     providers,
     webhooks,
     submissions,
+    queueControl: new QueueControl({ queues, jobs }),
     async close() {
       await queues.close().catch(() => undefined);
       await webhooks.close().catch(() => undefined);
