@@ -19,6 +19,7 @@ import { parseMultipartOperation, removeUploadTemps } from './graphql-uploads.ts
 import { registerFileRoutes } from './files.routes.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerWebhookRoutes } from './webhooks.routes.ts';
+import { registerTaskEventRoutes } from './task-events.routes.ts';
 import { installCompatErrorHandler } from './compat.common.ts';
 import { imageServiceError, registerImageServiceRoutes } from './image-service.routes.ts';
 import { mediaApiError, registerComfyRoutes, registerMediaApiRoutes } from './media-api.routes.ts';
@@ -174,6 +175,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerWebhookRoutes(app, core);
   registerMediaApiRoutes(app, core);
   registerComfyRoutes(app, core);
+  registerTaskEventRoutes(app, core);
   registerTalkingHeadRoutes(app, core);
   registerVideoPlatformRoutes(app, core);
   registerVideoGeneratorRoutes(app, core);
