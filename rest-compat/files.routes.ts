@@ -24,4 +24,16 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
       return sendAtelierError(reply, error);
     }
   });
+
+  app.delete<{ Params: { id: string } }>('/files/:id', async (request, reply) => {
+    const em = core.orm.em.fork();
+    try {
+      const actor = await core.auth.authenticate(em, request.headers.authorization);
+      if (!actor) throw unauthenticated();
+      await core.retention.deleteAsset(em, actor, request.params.id);
+      return reply.status(204).send();
+    } catch (error) {
+      return sendAtelierError(reply, error);
+    }
+  });
 }

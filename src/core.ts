@@ -21,6 +21,7 @@ import { IdempotencyService } from './jobs/jobs.idempotency.ts';
 import { JobSubmissions } from './jobs/jobs.submission.ts';
 import { WebhookService } from './webhooks/webhook.service.ts';
 import { QueueControl } from './queue/queue.control.ts';
+import { AssetRetention } from './storage/asset.retention.ts';
 
 /** Everything a process needs from the core, built once at start and closed once at exit. */
 export interface Core {
@@ -48,6 +49,9 @@ export interface Core {
   submissions: JobSubmissions;
   /** Pause, resume, reprioritise, cancel in bulk. */
   queueControl: QueueControl;
+  /** Deleting files, the ASSET_RETENTION_DAYS sweep, storage used per user. */
+  retention: AssetRetention;
+  idempotency: IdempotencyService;
   close(): Promise<void>;
 }
 
@@ -110,7 +114,8 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     prefix: config.QUEUE_PREFIX,
     settings: { allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, maxAttempts: config.WEBHOOK_MAX_ATTEMPTS },
   });
-  const submissions = new JobSubmissions({ idempotency: new IdempotencyService({ ttlHours: config.IDEMPOTENCY_TTL_HOURS }), webhooks });
+  const idempotency = new IdempotencyService({ ttlHours: config.IDEMPOTENCY_TTL_HOURS });
+  const submissions = new JobSubmissions({ idempotency, webhooks });
   return {
     config,
     orm,
@@ -135,6 +140,8 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     webhooks,
     submissions,
     queueControl: new QueueControl({ queues, jobs }),
+    retention: new AssetRetention(storage),
+    idempotency,
     async close() {
       await queues.close().catch(() => undefined);
       await webhooks.close().catch(() => undefined);

@@ -9,6 +9,7 @@ import { handlersByJobName, loadEngines } from './engine.registry.ts';
 import { createProcessor } from './job.processor.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { startWebhooks } from '../src/webhooks/webhook.runner.ts';
+import { startMaintenance } from '../src/storage/asset.retention.ts';
 
 const config = getConfig();
 const logger = createLogger('worker', config);
@@ -40,6 +41,7 @@ const workers = [...loaded].map(([family, familyEngines]) => {
 });
 await Promise.all(workers.map((w) => w.waitUntilReady()));
 const webhooks = await startWebhooks(core, connection, logger);
+const maintenance = await startMaintenance({ ...core, connection, prefix: config.QUEUE_PREFIX, retentionDays: config.ASSET_RETENTION_DAYS, log: logger });
 // BATCH_MAX_CONCURRENT bounds provider jobs across every worker, not per process: BullMQ keeps the cap in Redis.
 if (loaded.has('provider')) await core.queues.get('provider').setGlobalConcurrency(config.BATCH_MAX_CONCURRENT);
 await Promise.all(engines.map((e) => e.ready?.().catch(() => undefined)));
@@ -81,6 +83,7 @@ async function shutdown(signal: string) {
   }, 5_000).unref();
   await heartbeat.stop();
   await webhooks.close().catch(() => undefined);
+  await maintenance.close().catch(() => undefined);
   await Promise.all(engines.map((e) => e.close?.()));
   await core.close();
   process.exit(0);
