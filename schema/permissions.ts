@@ -111,6 +111,7 @@ export const permissions = shield(
       deleteWebhookEndpoint: canGenerate,
       redeliverWebhook: canGenerate,
       pauseQueue: admin,
+      setUserQueueWeight: admin,
       deleteAsset: canGenerate,
       resumeQueue: admin,
       setJobPriority: canGenerate,

@@ -1,8 +1,14 @@
 import { JOB_KINDS } from '../src/db/entities/job.entity.ts';
+import { User } from '../src/db/entities/user.entity.ts';
+import { MAX_WEIGHT } from '../src/jobs/jobs.fairness.ts';
+import { isAdmin } from '../src/services/actor.ts';
+import { AppError, badInput, forbidden, notFound } from '../src/services/errors.ts';
+import { isUuid } from '../src/services/validation.ts';
 import type { QueueState } from '../src/queue/queue.control.ts';
 import { builder } from './builder.ts';
 import { requireActor } from './context.ts';
 import { JobRef } from './job.ts';
+import { UserRef } from './user.ts';
 
 const QueueStateRef = builder.objectRef<QueueState>('QueueState').implement({
   description: "One engine family's queue.",
@@ -68,5 +74,32 @@ builder.mutationField('cancelJobs', (t) =>
         batchId: filter?.batchId == null ? null : String(filter.batchId),
         userId: filter?.userId == null ? null : String(filter.userId),
       }),
+  }),
+);
+
+builder.mutationField('setUserQueueWeight', (t) =>
+  t.int({
+    description:
+      "Admin: a user's share of the queue within a priority (1–12; e.g. for paid tiers). With weight 2 they get two turns to a weight-1 user's one. Applies to jobs submitted from now on.",
+    args: { userId: t.arg.id({ required: true }), weight: t.arg.int({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const actor = requireActor(ctx);
+      if (!isAdmin(actor)) throw forbidden('Only admins can set queue weights');
+      if (!Number.isInteger(args.weight) || args.weight < 1 || args.weight > MAX_WEIGHT) throw badInput(`weight must be 1–${MAX_WEIGHT}`, { field: 'weight' });
+      const fairness = ctx.core.fairness;
+      if (!fairness) throw new AppError('CONFLICT', 'Fair queues are off (FAIR_QUEUES=false); weights would not apply');
+      const userId = String(args.userId);
+      if (!isUuid(userId) || !(await ctx.em.findOne(User, { id: userId }))) throw notFound('User', userId);
+      await fairness.setWeight(userId, args.weight);
+      return args.weight;
+    },
+  }),
+);
+
+builder.objectField(UserRef, 'queueWeight', (t) =>
+  t.int({
+    nullable: true,
+    description: 'Their share of the queue within a priority (null when fair queues are off).',
+    resolve: (user, _args, ctx) => ctx.core.fairness?.weightOf(user.id) ?? null,
   }),
 );

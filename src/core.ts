@@ -22,6 +22,7 @@ import { JobSubmissions } from './jobs/jobs.submission.ts';
 import { WebhookService } from './webhooks/webhook.service.ts';
 import { QueueControl } from './queue/queue.control.ts';
 import { AssetRetention } from './storage/asset.retention.ts';
+import { FairQueues } from './jobs/jobs.fairness.ts';
 
 /** Everything a process needs from the core, built once at start and closed once at exit. */
 export interface Core {
@@ -52,6 +53,8 @@ export interface Core {
   /** Deleting files, the ASSET_RETENTION_DAYS sweep, storage used per user. */
   retention: AssetRetention;
   idempotency: IdempotencyService;
+  /** Turns within a priority, per user; null when FAIR_QUEUES is false. */
+  fairness: FairQueues | null;
   close(): Promise<void>;
 }
 
@@ -79,6 +82,8 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     throw error;
   }
   const queues = new GenerationQueues(redis, config.QUEUE_PREFIX);
+  const fairness = config.FAIR_QUEUES ? new FairQueues(redis, config.QUEUE_PREFIX, config.FAIR_QUEUE_DEFAULT_WEIGHT) : null;
+  if (fairness) queues.placement = (queue, priority, userId) => fairness.place(queue, priority, userId);
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
   const storage = new LocalStorage(config.storageDir);
   const profiles = new ProfileService();
@@ -142,6 +147,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     queueControl: new QueueControl({ queues, jobs }),
     retention: new AssetRetention(storage),
     idempotency,
+    fairness,
     async close() {
       await queues.close().catch(() => undefined);
       await webhooks.close().catch(() => undefined);

@@ -10,6 +10,7 @@ import { createProcessor } from './job.processor.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { startWebhooks } from '../src/webhooks/webhook.runner.ts';
 import { startMaintenance } from '../src/storage/asset.retention.ts';
+import { capRunningPerUser } from '../src/jobs/jobs.user-cap.ts';
 
 const config = getConfig();
 const logger = createLogger('worker', config);
@@ -22,7 +23,7 @@ const connection = createRedis(requireUrls(config).redisUrl, 'worker');
 const runningJobs = new Set<string>();
 // One BullMQ worker per engine family, each on that family's own queue.
 const workers = [...loaded].map(([family, familyEngines]) => {
-  const worker = new Worker(generationQueueName(family), createProcessor(core, handlersByJobName(familyEngines), logger), {
+  const worker = new Worker(generationQueueName(family), capRunningPerUser(core, config.MAX_RUNNING_JOBS_PER_USER, createProcessor(core, handlersByJobName(familyEngines), logger)), {
     connection,
     prefix: config.QUEUE_PREFIX,
     // Provider jobs wait on remote APIs, not on this machine: BATCH_MAX_CONCURRENT of them run at once.

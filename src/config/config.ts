@@ -101,6 +101,15 @@ const envSchema = z.object({
   WEBHOOK_RETRY_FACTOR: z.coerce.number().min(1).max(20).default(5),
   WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(1).max(7 * 86_400_000).default(86_400_000),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Within a priority, users' jobs take turns (weighted round robin) instead of running in arrival order. */
+  FAIR_QUEUES: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** A user's share when an admin has set none (setUserQueueWeight): 1–12. */
+  FAIR_QUEUE_DEFAULT_WEIGHT: z.coerce.number().int().min(1).max(12).default(1),
+  /** At most this many of one user's jobs run at once across all workers; unset: no cap. */
+  MAX_RUNNING_JOBS_PER_USER: z.coerce.number().int().min(1).optional(),
   /** How long an Idempotency-Key is remembered. */
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
   /** Files (and their rows) older than this many days are removed by a daily sweep; unset keeps them for ever. */

@@ -90,7 +90,8 @@ export class QueueControl {
     if (!updated) throw new AppError('CONFLICT', `Only a queued job can be reprioritised; job ${id} is ${job.status}`, { status: job.status });
     const entry = await this.queues.of(job).getJob(queueJobId(job));
     // A worker may take it between the two writes; then the new priority no longer matters.
-    await entry?.changePriority({ priority }).catch(() => undefined);
+    const placed = this.queues.placement ? await this.queues.placement(this.queues.of(job), priority, job.owner.id) : priority;
+    await entry?.changePriority({ priority: placed }).catch(() => undefined);
     await em.refresh(job);
     return job;
   }
