@@ -52,3 +52,40 @@ export async function restBatch(core: Core, em: EntityManager, actor: Actor, req
   const { value } = await core.submissions.batch(em, actor, operationOf(request), fingerprintBody(fields, {}), extrasOf(request, fields), create);
   return value;
 }
+
+/** The REST routes that create jobs: each takes the extras above (restJob / restBatch in its handler). */
+export const CREATE_ROUTES = new Set([
+  '/generate/image',
+  '/generate/video',
+  '/synthesize/speech',
+  '/comfy/execute',
+  '/comfy/execute/file',
+  '/api/v1/images/generate',
+  '/api/v1/videos/generate',
+  '/api/v1/images/batch-generate',
+  '/api/v1/images/batch',
+  '/api/v1/inference/hallo2',
+  '/api/generate',
+]);
+
+const EXTRA_PROPERTIES = {
+  webhook: { type: 'string', format: 'uri', description: "Send this task's events here, signed per Standard Webhooks" },
+  webhook_events_filter: {
+    type: 'array',
+    items: { type: 'string', enum: ['started', 'start', 'progress', 'output', 'logs', 'completed', 'failed', 'cancelled'] },
+    description: 'Which events (default all); "completed" is any final state',
+  },
+};
+
+/** An onRoute hook: documents (and bounds) the extras in the OpenAPI of every create route. */
+export function documentSubmitExtras(route: { method: string | string[]; url: string; schema?: Record<string, any> }) {
+  if (route.method !== 'POST' || !CREATE_ROUTES.has(route.url) || !route.schema) return;
+  const schema = { ...route.schema };
+  schema.headers = {
+    type: 'object',
+    properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, description: 'The same key and body within 24 h give back the first task' } },
+  };
+  const body = schema.body as { properties?: Record<string, unknown> } | undefined;
+  if (body?.properties) schema.body = { ...body, properties: { ...body.properties, ...EXTRA_PROPERTIES } };
+  route.schema = schema;
+}

@@ -20,6 +20,7 @@ import { registerFileRoutes } from './files.routes.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerWebhookRoutes } from './webhooks.routes.ts';
 import { registerTaskEventRoutes } from './task-events.routes.ts';
+import { documentSubmitExtras } from './rest.submission.ts';
 import { installCompatErrorHandler } from './compat.common.ts';
 import { imageServiceError, registerImageServiceRoutes } from './image-service.routes.ts';
 import { mediaApiError, registerComfyRoutes, registerMediaApiRoutes } from './media-api.routes.ts';
@@ -160,6 +161,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     });
   });
 
+  app.addHook('onRoute', documentSubmitExtras);
   await registerApiDocs(app);
   installCompatErrorHandler(app, {
     'media-api': mediaApiError,

@@ -39,9 +39,17 @@ type DeliveryState = Pick<JobEvent, 'status' | 'progress' | 'message'> & { at: s
 export class WebhookService {
   readonly queue: Queue<WebhookPayload>;
   private readonly settings: WebhookSettings;
+  private readonly redis: Redis;
+  /**
+   * The users with an endpoint: every job event is checked against it (one Redis call) before the database is
+   * asked, so users without webhooks cost the job path nothing more. Rebuilt from the rows when a worker starts.
+   */
+  private readonly ownersKey: string;
 
   constructor(deps: { redis: Redis; prefix: string; settings: WebhookSettings }) {
     this.settings = deps.settings;
+    this.redis = deps.redis;
+    this.ownersKey = `${deps.prefix}:webhooks:owners`;
     this.queue = new Queue<WebhookPayload>(WEBHOOK_QUEUE_NAME, {
       connection: deps.redis,
       prefix: deps.prefix,
@@ -103,6 +111,7 @@ export class WebhookService {
     const { url, events } = await this.validate(spec, 'url');
     const endpoint = em.create(WebhookEndpoint, { owner: em.getReference(User, actor.userId), url, events, job: null });
     await em.flush();
+    await this.redis.sadd(this.ownersKey, actor.userId);
     return endpoint;
   }
 
@@ -129,6 +138,7 @@ export class WebhookService {
       em.create(WebhookEndpoint, { owner: em.getReference(User, ownerId), job: em.getReference(Job, job.id), url: spec.url, events: spec.events }),
     );
     await em.flush();
+    await this.redis.sadd(this.ownersKey, ownerId);
     for (const [index, endpoint] of endpoints.entries()) {
       const job = jobs[index]!;
       await em.refresh(job);
@@ -143,12 +153,18 @@ export class WebhookService {
     }
   }
 
+  /** Refills the set of users with endpoints from the rows (after a Redis restart, it may have been lost). */
+  async rebuildOwners(em: EntityManager): Promise<void> {
+    const rows = await em.getConnection().execute<{ owner_id: string }[]>(`select distinct owner_id from webhook_endpoints where enabled`);
+    if (rows.length) await this.redis.sadd(this.ownersKey, ...rows.map((r) => r.owner_id));
+  }
+
   /* ---- deliveries ---- */
 
   /** Turns one job event into deliveries for every endpoint that wants it. */
   async dispatch(em: EntityManager, event: JobEvent): Promise<number> {
     const type = webhookTypeOf(event);
-    if (!type) return 0;
+    if (!type || !(await this.redis.sismember(this.ownersKey, event.ownerId))) return 0;
     const endpoints = await em.find(WebhookEndpoint, {
       owner: event.ownerId,
       enabled: true,

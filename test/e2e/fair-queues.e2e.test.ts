@@ -62,7 +62,7 @@ describe('fair queues', () => {
     expect(waitingWhenBCame.length).toBeGreaterThan(150);
     expect(startedBeforeB.length).toBeLessThanOrEqual(CONCURRENCY);
     await gql(system.url, `mutation { cancelJobs { id } }`, {}, a.token);
-  });
+  }, 180_000);
 
   it('gives a user of weight 2 two turns to a weight-1 user\'s one', async () => {
     const [heavy, light] = await Promise.all([createTestUser(core), createTestUser(core)]);
@@ -81,7 +81,7 @@ describe('fair queues', () => {
     console.info(`weights: ${firstFifteen} of the first 15 jobs to start were the weight-2 user's`);
     expect(firstFifteen).toBeGreaterThanOrEqual(9);
     expect(firstFifteen).toBeLessThanOrEqual(11);
-  });
+  }, 120_000);
 });
 
 describe('a cap on one user\'s running jobs', () => {
