@@ -3,6 +3,7 @@ import type { Core } from '../../src/core.ts';
 import { Job } from '../../src/db/entities/job.entity.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import { gql } from '../helpers/graphql.ts';
+import { pngBytes, wavBytes } from '../helpers/media.ts';
 import { startApi, type RunningProcess } from '../helpers/processes.ts';
 import { createTestUser, type TestUser } from '../helpers/users.ts';
 
@@ -85,6 +86,25 @@ describe('idempotency keys', () => {
     const ids = (await Promise.all(answers.map((r) => r.json()))) as { task_id: string }[];
     expect(ids[0]!.task_id).toBe(ids[1]!.task_id);
     expect(await jobsOf(user.id)).toBe(before + 1);
+  });
+
+  it('REST multipart: the key guards the uploaded files by content, not by their new asset ids', async () => {
+    const [image, audio] = [await pngBytes(), wavBytes()];
+    const post = (key: string, cache: string) => {
+      const body = new FormData();
+      body.append('image_file', new Blob([new Uint8Array(image)]), 'person.png');
+      body.append('audio_file', new Blob([new Uint8Array(audio)]), 'speech.wav');
+      body.append('use_cache', cache);
+      return fetch(`${url}/api/v1/inference/hallo2`, { method: 'POST', body, headers: { authorization: `Bearer ${user.token}`, 'idempotency-key': key } });
+    };
+    const first = await post('form-1', 'true');
+    const again = await post('form-1', 'true');
+    expect([first.status, again.status]).toEqual([200, 200]);
+    const [a, b] = (await Promise.all([first.json(), again.json()])) as { task_id: string }[];
+    expect(b!.task_id).toBe(a!.task_id);
+    const changed = await post('form-1', 'false');
+    expect(changed.status).toBe(409);
+    expect(await changed.json()).toMatchObject({ error_code: 'IDEMPOTENCY_KEY_REUSED' });
   });
 
   it('keys belong to one user, and one face cannot replay the other\'s request', async () => {
