@@ -23,6 +23,8 @@ import { registerFileRoutes } from './files.routes.ts';
 import { GRAPHIQL_DEFAULT_DOCUMENT } from './graphiql.document.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerWebhookRoutes } from './webhooks.routes.ts';
+import { registerTaskEventRoutes } from './task-events.routes.ts';
+import { documentSubmitExtras } from './rest.submission.ts';
 import { installCompatErrorHandler } from './compat.common.ts';
 import { corsOptions } from './cors.ts';
 import { registerDocsPages } from './docs.routes.ts';
@@ -199,6 +201,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     });
   });
 
+  app.addHook('onRoute', documentSubmitExtras);
   await registerApiDocs(app, core.config.publicUrl);
   registerDocsPages(app);
   installCompatErrorHandler(app, FAMILY_ERROR_SHAPES);
@@ -212,6 +215,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerWebhookRoutes(app, core);
   registerMediaApiRoutes(app, core);
   registerComfyRoutes(app, core);
+  registerTaskEventRoutes(app, core);
   registerTalkingHeadRoutes(app, core);
   registerVideoPlatformRoutes(app, core);
   registerVideoGeneratorRoutes(app, core);

@@ -24,6 +24,12 @@ import { UploadService } from './services/upload.service.ts';
 import { createStorage } from './storage/storage.factory.ts';
 import type { Storage } from './storage/storage.service.ts';
 import { FileUrlSigner } from './storage/file-url.signer.ts';
+import { IdempotencyService } from './jobs/jobs.idempotency.ts';
+import { JobSubmissions } from './jobs/jobs.submission.ts';
+import { WebhookService } from './webhooks/webhook.service.ts';
+import { QueueControl } from './queue/queue.control.ts';
+import { AssetRetention } from './storage/asset.retention.ts';
+import { FairQueues } from './jobs/jobs.fairness.ts';
 
 /** Everything a process needs from the core, built once at start and closed once at exit. */
 export interface Core {
@@ -51,6 +57,17 @@ export interface Core {
   providers: ProviderService;
   /** Signs result URLs handed to clients, and checks them when they come back. */
   fileUrls: FileUrlSigner;
+  /** Users' signed webhooks: secrets, endpoints, deliveries. */
+  webhooks: WebhookService;
+  /** Idempotency keys and per-job webhooks around every face's job creation. */
+  submissions: JobSubmissions;
+  /** Pause, resume, reprioritise, cancel in bulk. */
+  queueControl: QueueControl;
+  /** Deleting files, the ASSET_RETENTION_DAYS sweep, storage used per user. */
+  retention: AssetRetention;
+  idempotency: IdempotencyService;
+  /** Turns within a priority, per user; null when FAIR_QUEUES is false. */
+  fairness: FairQueues | null;
   close(): Promise<void>;
 }
 
@@ -81,6 +98,8 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     throw error;
   }
   const queues = new GenerationQueues(redis, config.QUEUE_PREFIX);
+  const fairness = config.FAIR_QUEUES ? new FairQueues(redis, config.QUEUE_PREFIX, config.FAIR_QUEUE_DEFAULT_WEIGHT) : null;
+  if (fairness) queues.placement = (queue, priority, userId) => fairness.place(queue, priority, userId);
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
   const storage = createStorage(config);
   const profiles = new ProfileService(parseEngineAliases(config.ENGINE_ALIASES));
@@ -113,6 +132,13 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     maxAttempts: config.COMFYUI_MAX_ATTEMPTS,
   });
   const configFiles = config.configDir ? new ConfigFilesService({ dir: config.configDir, orm, log: createLogger('config', config) }) : null;
+  const webhooks = new WebhookService({
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    settings: { allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, maxAttempts: config.WEBHOOK_MAX_ATTEMPTS },
+  });
+  const idempotency = new IdempotencyService({ ttlHours: config.IDEMPOTENCY_TTL_HOURS });
+  const submissions = new JobSubmissions({ idempotency, webhooks });
   return {
     config,
     orm,
@@ -137,9 +163,16 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     comfy,
     providers,
     fileUrls: new FileUrlSigner({ secret: jwtSecret, ttlSeconds: config.FILE_URL_TTL_SECONDS, publicUrl: config.publicUrl }),
+    webhooks,
+    submissions,
+    queueControl: new QueueControl({ queues, jobs }),
+    retention: new AssetRetention(storage),
+    idempotency,
+    fairness,
     async close() {
       configFiles?.stop();
       await queues.close().catch(() => undefined);
+      await webhooks.close().catch(() => undefined);
       redis.disconnect();
       subscriber.disconnect();
       await orm.close();

@@ -129,6 +129,32 @@ const envSchema = z.object({
   QUOTA_MAX_RESOLUTION: z.string().regex(/^\d{2,5}x\d{2,5}$/, 'must look like "1920x1080"').default('2048x2048'),
   QUOTA_MAX_DURATION_SECONDS: z.coerce.number().positive().default(60),
   QUOTA_MAX_FRAMES: z.coerce.number().int().positive().default(1440),
+  /** Webhooks (see README "Webhooks"): loopback and private targets only when listed here (host or host:port). */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  /** Attempts in all, the first included; with the defaults the last retry comes about a day after the event. */
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
+  /** Delay before the first retry; each later one is WEBHOOK_RETRY_FACTOR times longer, ±25% jitter. */
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(5_000),
+  WEBHOOK_RETRY_FACTOR: z.coerce.number().min(1).max(20).default(5),
+  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(1).max(7 * 86_400_000).default(86_400_000),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Within a priority, users' jobs take turns (weighted round robin) instead of running in arrival order. */
+  FAIR_QUEUES: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** A user's share when an admin has set none (setUserQueueWeight): 1–12. */
+  FAIR_QUEUE_DEFAULT_WEIGHT: z.coerce.number().int().min(1).max(12).default(1),
+  /** At most this many of one user's jobs run at once across all workers; unset: no cap. */
+  MAX_RUNNING_JOBS_PER_USER: z.coerce.number().int().min(1).optional(),
+  /** How long an Idempotency-Key is remembered. */
+  IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
+  /** Files (and their rows) older than this many days are removed by a daily sweep; unset keeps them for ever. */
+  ASSET_RETENTION_DAYS: z.coerce.number().positive().optional(),
   READY_REQUIRES_WORKER: z
     .enum(['true', 'false'])
     .default('true')
