@@ -132,7 +132,7 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
         timeout: body.timeout,
         priority: body.priority,
       });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
+      const job = await core.jobs.awaitJob(em, actor, created, syncWaitMs(core, request, true));
       return generationAnswer(job, { image_urls: jobFiles(job).urls });
     }),
   );
@@ -179,7 +179,7 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
         timeout: body.timeout,
         priority: body.priority,
       });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
+      const job = await core.jobs.awaitJob(em, actor, created, syncWaitMs(core, request, true));
       const files = jobFiles(job);
       return generationAnswer(job, { video_url: files.main, thumbnail_url: files.thumbnail });
     }),
@@ -220,7 +220,7 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
         timeout: body.timeout,
         priority: body.priority,
       });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
+      const job = await core.jobs.awaitJob(em, actor, created, syncWaitMs(core, request, true));
       return generationAnswer(job, { audio_url: jobFiles(job).main });
     }),
   );

@@ -83,7 +83,7 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
           params: { prompt: text, image: assetId },
           serverUrl: fields.get('serverUrl')?.trim() || null,
         });
-        const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
+        const job = await core.jobs.awaitJob(em, actor, created, syncWaitMs(core, request, true));
         if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
         const assets = await core.assets.listJobAssets(em, [job.id]);
         const url = (kind: string) => {
@@ -102,7 +102,7 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
       }
       // Without a pipeline the default engine makes the video; serverUrl alone is not contacted.
       const created = await core.jobs.createVideoJob(em, actor, { prompt: text, imageAssetId: assetId });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
+      const job = await core.jobs.awaitJob(em, actor, created, syncWaitMs(core, request, true));
       if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
       const files = jobFiles(job);
       return { image: files.thumbnail, video: files.main, isDemo: false, taskId: job.id, status: job.status.toLowerCase() };

@@ -94,7 +94,7 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
         timeout: body.timeout,
         priority: body.priority,
       });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, true));
+      const job = await core.jobs.awaitJob(em, actor, created, syncWaitMs(core, request, true));
       if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
       return {
         task_id: job.id,
@@ -170,7 +170,7 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
         timeout: body.timeout,
         priority: body.priority,
       });
-      const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, false));
+      const job = await core.jobs.awaitJob(em, actor, created, syncWaitMs(core, request, false));
       if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
       const files = jobFiles(job);
       return {

@@ -7,6 +7,8 @@ import { PubSub } from './pubsub/pubsub.ts';
 import { GenerationQueues } from './queue/queue.producer.ts';
 import { createRedis, waitForRedis } from './queue/redis.connection.ts';
 import { AssetService } from './services/asset.service.ts';
+import { QueueInfoReader } from './jobs/jobs.query.ts';
+import { AuthCache } from './services/auth.cache.ts';
 import { AuthService } from './services/auth.service.ts';
 import { ComfyService } from './services/comfy.service.ts';
 import { JobLifecycle } from './services/job-lifecycle.service.ts';
@@ -35,6 +37,8 @@ export interface Core {
   uploads: UploadService;
   assets: AssetService;
   lifecycle: JobLifecycle;
+  /** Queue position and ETA, read from BullMQ and Redis when asked. */
+  queueInfo: QueueInfoReader;
   comfy: ComfyService;
   /** Paid image providers: admin, routing, credits, cache, alerts. */
   providers: ProviderService;
@@ -68,17 +72,23 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
   const storage = new LocalStorage(config.storageDir);
   const profiles = new ProfileService();
+  const authCache = new AuthCache({ pubsub, ttlMs: config.AUTH_CACHE_TTL_MS });
+  await authCache.listen();
   const quotas = new QuotaService({
     imagesPerDay: config.QUOTA_IMAGES_PER_DAY ?? null,
     videosPerDay: config.QUOTA_VIDEOS_PER_DAY ?? null,
     maxResolution: config.QUOTA_MAX_RESOLUTION,
     maxDurationSeconds: config.QUOTA_MAX_DURATION_SECONDS,
     maxFrames: config.QUOTA_MAX_FRAMES,
-  });
-  const auth = new AuthService({
-    jwtSecret: config.JWT_SECRET ?? loadOrCreateSecret(config.dataDir, 'jwt.secret'),
-    jwtExpiresInSeconds: config.JWT_EXPIRES_IN_SECONDS,
-  });
+  }, authCache);
+  const auth = new AuthService(
+    {
+      jwtSecret: config.JWT_SECRET ?? loadOrCreateSecret(config.dataDir, 'jwt.secret'),
+      jwtExpiresInSeconds: config.JWT_EXPIRES_IN_SECONDS,
+    },
+    authCache,
+  );
+  const queueInfo = new QueueInfoReader({ redis, queues, prefix: config.QUEUE_PREFIX });
   const workers = new WorkerRegistry(redis, config.QUEUE_PREFIX);
   const providers = new ProviderService({
     config,
@@ -86,7 +96,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     pubsub,
     keySecret: () => providerKeySecret(config),
   });
-  const jobs = new JobService({ queues, pubsub, profiles, defaultEngine: config.DEFAULT_ENGINE, quotas, workers, providers });
+  const jobs = new JobService({ queues, queueInfo, pubsub, profiles, defaultEngine: config.DEFAULT_ENGINE, quotas, workers, providers });
   const comfy = new ComfyService({
     jobs,
     redis,
@@ -113,10 +123,12 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
       limits: { maxBytes: config.UPLOAD_MAX_BYTES, maxPixels: config.UPLOAD_MAX_PIXELS },
     }),
     assets: new AssetService(storage),
-    lifecycle: new JobLifecycle({ pubsub, storage, publicUrl: config.publicUrl }),
+    lifecycle: new JobLifecycle({ pubsub, storage, publicUrl: config.publicUrl, queueInfo }),
+    queueInfo,
     comfy,
     providers,
     async close() {
+      await authCache.close().catch(() => undefined);
       await queues.close().catch(() => undefined);
       redis.disconnect();
       subscriber.disconnect();
