@@ -36,7 +36,7 @@ export function createProcessor(core: Core, handlers: Map<GenerationJobName, Eng
     const writeFailed = (error: unknown) => log.warn({ err: error }, 'job update failed');
     let run;
     try {
-      run = await core.lifecycle.begin(em, jobId, engine.name, writeFailed);
+      run = await core.lifecycle.begin(em, jobId, engine.name, { startLine: `Started on ${engine.name}`, onWriteError: writeFailed });
     } catch (error) {
       unwatch();
       throw error;
@@ -70,7 +70,7 @@ export function createProcessor(core: Core, handlers: Map<GenerationJobName, Eng
       if (!controller.signal.aborted) run.progress(fraction * 100, message, eta);
     };
 
-    note(`Started on ${engine.name} (attempt ${job.attempt + 1})`);
+    log.info({ engine: engine.name }, `Started on ${engine.name} (attempt ${job.attempt + 1})`);
     try {
       const output = await engine.run({
         job,

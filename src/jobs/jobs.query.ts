@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Job, JobKind } from '../db/entities/job.entity.ts';
+import type { Job, JobKind, JobStatus } from '../db/entities/job.entity.ts';
 import { FINAL_JOB_STATUSES } from '../db/entities/job.entity.ts';
 import type { GenerationQueues } from '../queue/queue.producer.ts';
 import { queueJobId } from '../queue/queue.producer.ts';
@@ -76,3 +76,75 @@ export class QueueInfoReader {
     };
   }
 }
+
+/** A statement and its parameters: built here, run by the caller, and EXPLAINed by test/integration/jobs.explain. */
+export interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
+export interface ListFilter {
+  ownerId: string | null;
+  status?: JobStatus | null;
+  kind?: JobKind | null;
+  engine?: string | null;
+  batchId?: string | null;
+  search?: string | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  oldestFirst: boolean;
+  after: { createdAt: Date; id: string } | null;
+  limit: number;
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** The read statements on `jobs`; every one is served by an index (see the migration adding them). */
+export const jobQueries = {
+  /** One keyset page, (created_at, id) ordered: the row comparison walks an index at any depth. */
+  list(filter: ListFilter): Sql {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, ...values: unknown[]) => {
+      where.push(clause);
+      params.push(...values);
+    };
+    if (filter.ownerId) add('owner_id = ?', filter.ownerId);
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.kind) add('kind = ?', filter.kind);
+    if (filter.engine) add('engine = ?', filter.engine);
+    if (filter.batchId) add('batch_id = ?', filter.batchId);
+    if (filter.search) add(`prompt ilike ?`, `%${escapeLike(filter.search)}%`);
+    if (filter.createdAfter) add('created_at >= ?', filter.createdAfter);
+    if (filter.createdBefore) add('created_at < ?', filter.createdBefore);
+    const direction = filter.oldestFirst ? 'asc' : 'desc';
+    if (filter.after) add(`(created_at, id) ${filter.oldestFirst ? '>' : '<'} (?, ?)`, filter.after.createdAt, filter.after.id);
+    params.push(filter.limit);
+    return {
+      sql: `select * from jobs ${where.length ? `where ${where.join(' and ')}` : ''} order by created_at ${direction}, id ${direction} limit ?`,
+      params,
+    };
+  },
+
+  stats(ownerId: string | null): Sql {
+    return ownerId
+      ? { sql: `select status, kind, count(*)::int as count from jobs where owner_id = ? group by status, kind`, params: [ownerId] }
+      : { sql: `select status, kind, count(*)::int as count from jobs group by status, kind`, params: [] };
+  },
+
+  /** The job behind a ComfyUI prompt id (recorded on the job's input as it runs). */
+  byComfyPrompt(promptId: string): Sql {
+    return {
+      sql: `select id from jobs where engine = 'comfyui' and input ->> 'promptId' = ? order by created_at desc limit 1`,
+      params: [promptId],
+    };
+  },
+
+  batchProgress(batchId: string): Sql {
+    return {
+      sql: `select status, count(*)::int as n, coalesce(sum(progress), 0)::int as progress, coalesce(sum(cost), 0)::float as cost
+              from jobs where batch_id = ? group by status`,
+      params: [batchId],
+    };
+  },
+};

@@ -89,15 +89,24 @@ export const jobsRepository = {
     await em.insertMany(Job, jobs);
   },
 
-  /** The worker's first statement: marks the job running (again, after a dead worker) and returns it. */
-  async start(em: EntityManager, id: string, engine: string): Promise<Started | null> {
+  /**
+   * The worker's first statement: marks the job running (again, after a dead worker) and returns it. With
+   * `startLine`, the same statement writes the job's first log line, "<startLine> (attempt N)", so even a run
+   * whose worker dies at once leaves its trace.
+   */
+  async start(em: EntityManager, id: string, engine: string, startLine?: string): Promise<Started | null> {
     const rows = await em.execute<Row[]>(
-      `update jobs j set status = 'PROCESSING', progress = 0, status_message = 'Started', engine = ?, started_at = now(),
-              error_code = null, error_message = null
-         from (select id, status as previous from jobs where id = ? for update) before
-        where j.id = before.id and j.${statusIn('PROCESSING')}
-        returning j.*, before.previous`,
-      [engine, id],
+      `with started as (
+         update jobs j set status = 'PROCESSING', progress = 0, status_message = 'Started', engine = ?, started_at = now(),
+                error_code = null, error_message = null
+           from (select id, status as previous from jobs where id = ? for update) before
+          where j.id = before.id and j.${statusIn('PROCESSING')}
+          returning j.*, before.previous),
+       line as (
+         insert into job_logs (job_id, level, message, at)
+         select id, 'info', ?::text || ' (attempt ' || (attempt + 1) || ')', now() from started where ?::text is not null)
+       select * from started`,
+      [engine, id, startLine ?? null, startLine ?? null],
     );
     const row = rows[0];
     if (!row) return null;

@@ -59,8 +59,8 @@ export class JobRun {
   }
 
   /** The start statement; null when the job must not run (cancelled, finished, or gone). */
-  static async start(deps: RunDeps, jobId: string, engine: string): Promise<{ run: JobRun; runBefore: boolean } | null> {
-    const started = await jobsRepository.start(deps.em, jobId, engine);
+  static async start(deps: RunDeps, jobId: string, engine: string, startLine?: string): Promise<{ run: JobRun; runBefore: boolean } | null> {
+    const started = await jobsRepository.start(deps.em, jobId, engine, startLine);
     if (!started) return null;
     const run = new JobRun(deps, toJob(deps.em, started.row));
     await publishJobEvent(deps.pubsub, jobEvent(run.job));

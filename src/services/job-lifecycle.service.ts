@@ -29,10 +29,13 @@ export class JobLifecycle {
     this.queueInfo = deps.queueInfo;
   }
 
-  /** Starts a run: the job's first statement. Files an earlier attempt left are removed first. */
-  async begin(em: EntityManager, jobId: string, engine: string, onWriteError?: (error: unknown) => void): Promise<JobRun | null> {
-    const deps = { em, pubsub: this.pubsub, storage: this.storage, publicUrl: this.publicUrl, queueInfo: this.queueInfo, onWriteError };
-    const started = await JobRun.start(deps, jobId, engine);
+  /**
+   * Starts a run: the job's first statement, which also logs `startLine` with the attempt number. Files an
+   * earlier attempt left are removed next.
+   */
+  async begin(em: EntityManager, jobId: string, engine: string, options: { startLine?: string; onWriteError?: (error: unknown) => void } = {}): Promise<JobRun | null> {
+    const deps = { em, pubsub: this.pubsub, storage: this.storage, publicUrl: this.publicUrl, queueInfo: this.queueInfo, onWriteError: options.onWriteError };
+    const started = await JobRun.start(deps, jobId, engine, options.startLine);
     if (!started) return null;
     // Best effort: a database error here leaves the old files listed on the job, which still runs.
     if (started.runBefore) await this.removeLeftovers(em, started.run.job, (message) => started.run.note(message, 'warn')).catch(() => undefined);

@@ -13,7 +13,7 @@ export type { QueueInfo };
 import { ENGINE_FAMILIES, type EngineFamily, isEngineFamily } from '../queue/queue.names.ts';
 import { dequeueGeneration, enqueueGeneration, type GenerationQueues } from '../queue/queue.producer.ts';
 import { jobEvent, publishJobEvent } from '../jobs/jobs.events.ts';
-import type { QueueInfo, QueueInfoReader } from '../jobs/jobs.query.ts';
+import { jobQueries, type QueueInfo, type QueueInfoReader } from '../jobs/jobs.query.ts';
 import { jobsRepository, toJob } from '../jobs/jobs.repository.ts';
 import { enginesFor } from '../jobs/jobs.state.ts';
 import { type Actor, canSeeOwnedBy, isAdmin } from './actor.ts';
@@ -91,7 +91,6 @@ export interface BatchProgress {
 
 export const isFinalStatus = (status: JobStatus) => FINAL_JOB_STATUSES.includes(status);
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 interface Quota {
   kind: 'IMAGE' | 'VIDEO';
@@ -472,19 +471,8 @@ export class JobService {
   async listJobs(em: EntityManager, actor: Actor, args: JobFilter): Promise<Page<Job>> {
     const { limit, after } = parsePageArgs(args);
     const filter = parseInput(jobFilter, args);
-    const where: FilterQuery<Job>[] = [];
-    if (!isAdmin(actor)) where.push({ owner: actor.userId });
-    if (filter.status) where.push({ status: filter.status });
-    if (filter.kind) where.push({ kind: filter.kind });
-    if (filter.engine) where.push({ engine: filter.engine });
-    if (filter.batchId) where.push({ batch: filter.batchId });
-    if (filter.search) where.push({ prompt: { $ilike: `%${escapeLike(filter.search)}%` } });
-    if (filter.createdAfter) where.push({ createdAt: { $gte: filter.createdAfter } });
-    if (filter.createdBefore) where.push({ createdAt: { $lt: filter.createdBefore } });
-    const oldestFirst = filter.order === 'OLDEST';
-    if (after) where.push(keysetAfter(after, oldestFirst));
-    const direction = oldestFirst ? 'asc' : 'desc';
-    const rows = await em.find(Job, { $and: where }, { orderBy: { createdAt: direction, id: direction }, limit: limit + 1 });
+    const query = jobQueries.list({ ...filter, ownerId: isAdmin(actor) ? null : actor.userId, oldestFirst: filter.order === 'OLDEST', after, limit: limit + 1 });
+    const rows = (await em.execute<Record<string, unknown>[]>(query.sql, query.params)).map((row) => toJob(em, row));
     return toPage(rows, limit, after !== null);
   }
 
@@ -500,10 +488,8 @@ export class JobService {
 
   async stats(em: EntityManager, actor: Actor, everyone: boolean): Promise<JobStats> {
     if (everyone && !isAdmin(actor)) throw forbidden('Only admins can see everyone’s statistics');
-    const rows = await em.getConnection().execute<{ status: JobStatus; kind: JobKind; count: number }[]>(
-      `select status, kind, count(*)::int as count from jobs ${everyone ? '' : 'where owner_id = ?'} group by status, kind`,
-      everyone ? [] : [actor.userId],
-    );
+    const query = jobQueries.stats(everyone ? null : actor.userId);
+    const rows = await em.execute<{ status: JobStatus; kind: JobKind; count: number }[]>(query.sql, query.params);
     const sum = <K extends string>(key: (r: (typeof rows)[number]) => K, keys: readonly K[]) =>
       keys.map((k) => ({ key: k, count: rows.filter((r) => key(r) === k).reduce((s, r) => s + Number(r.count), 0) }));
     return {
@@ -534,13 +520,8 @@ export class JobService {
   }
 
   async batchProgress(em: EntityManager, batch: Batch): Promise<BatchProgress> {
-    const rows = await em
-      .getConnection()
-      .execute<{ status: JobStatus; n: number; progress: number; cost: number }[]>(
-        `select status, count(*)::int as n, coalesce(sum(progress), 0)::int as progress, coalesce(sum(cost), 0)::float as cost
-         from jobs where batch_id = ? group by status`,
-        [batch.id],
-      );
+    const query = jobQueries.batchProgress(batch.id);
+    const rows = await em.execute<{ status: JobStatus; n: number; progress: number; cost: number }[]>(query.sql, query.params);
     const count = (status: JobStatus) => rows.find((r) => r.status === status)?.n ?? 0;
     const counts = {
       queued: count('QUEUED'),
