@@ -10,7 +10,8 @@ import { createYoga, type Plugin } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
-import { createContext } from '../schema/context.ts';
+import { contextFor, createContext } from '../schema/context.ts';
+import type { Actor } from '../src/services/actor.ts';
 import { maskError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
 import type { Core } from '../src/core.ts';
@@ -34,6 +35,8 @@ interface ServerContext {
   reply?: FastifyReply;
   request?: Request;
   connectionParams?: Record<string, unknown>;
+  /** Set for operations on a graphql-ws socket: the caller it authenticated as when it connected. */
+  socketActor?: { actor: Actor | null };
 }
 
 function authorizationOf(initial: ServerContext): string | null {
@@ -121,7 +124,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
       warn: (...args) => logger.warn(args),
       error: (...args) => logger.error(args),
     },
-    context: (initial) => createContext(core, authorizationOf(initial)),
+    context: (initial) => (initial.socketActor ? contextFor(core, initial.socketActor.actor) : createContext(core, authorizationOf(initial))),
     maskedErrors: { maskError },
     graphiql: core.config.GRAPHIQL ? { title: 'Atelier', subscriptionsProtocol: 'WS' } : false,
     // Inlines GraphiQL's assets, so the page works without reaching a CDN.
@@ -180,14 +183,17 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerImageServiceRoutes(app, core);
 
   const wss = new WebSocketServer({ server: app.server, path: yoga.graphqlEndpoint });
+  const socketActors = new WeakMap<object, { actor: Actor | null }>();
   useServer(
     {
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
       onConnect: async (ctx) => {
-        // A wrong credential closes the socket at once; no credential is an anonymous connection.
+        // Authenticated once per socket: its subscriptions reuse the caller. A wrong credential closes the socket
+        // at once; no credential is an anonymous connection.
         try {
-          await createContext(core, authorizationOf({ connectionParams: ctx.connectionParams }));
+          const actor = await core.auth.authenticate(core.orm.em.fork(), authorizationOf({ connectionParams: ctx.connectionParams }));
+          socketActors.set(ctx, { actor });
           return true;
         } catch {
           return false;
@@ -197,6 +203,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           connectionParams: ctx.connectionParams,
+          socketActor: socketActors.get(ctx),
           params,
         });
         const args = {

@@ -56,6 +56,8 @@ export class JobRun {
   private constructor(deps: RunDeps, job: Job) {
     this.deps = deps;
     this.job = job;
+    // The start statement wrote progress 0: a job shorter than the interval writes progress only with its finish.
+    this.lastWriteAt = Date.now();
   }
 
   /** The start statement; null when the job must not run (cancelled, finished, or gone). */
@@ -63,7 +65,8 @@ export class JobRun {
     const started = await jobsRepository.start(deps.em, jobId, engine, startLine);
     if (!started) return null;
     const run = new JobRun(deps, toJob(deps.em, started.row));
-    await publishJobEvent(deps.pubsub, jobEvent(run.job));
+    // Not awaited: later events of this run go out on the same connection after it, so order holds.
+    void publishJobEvent(deps.pubsub, jobEvent(run.job)).catch(deps.onWriteError);
     return { run, runBefore: started.runBefore };
   }
 
@@ -151,10 +154,13 @@ export class JobRun {
       return false;
     }
     const job = toJob(this.deps.em, row);
-    await publishJobEvent(this.deps.pubsub, jobEvent(job));
-    if (job.status === 'COMPLETED' && job.startedAt && job.finishedAt) {
-      await this.deps.queueInfo?.recordRun(job.kind, job.finishedAt.getTime() - job.startedAt.getTime()).catch(() => undefined);
-    }
+    // Both on the publisher connection, pipelined in one round trip.
+    await Promise.all([
+      publishJobEvent(this.deps.pubsub, jobEvent(job)),
+      job.status === 'COMPLETED' && job.startedAt && job.finishedAt
+        ? this.deps.queueInfo?.recordRun(job.kind, job.finishedAt.getTime() - job.startedAt.getTime()).catch(() => undefined)
+        : undefined,
+    ]);
     return true;
   }
 
