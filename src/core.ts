@@ -53,11 +53,20 @@ export function requireUrls(config: Config): { databaseUrl: string; redisUrl: st
 }
 
 /**
+ * Connections a process needs: a worker holds one per running job (its builtin jobs and its provider jobs may run
+ * side by side) plus a few for heartbeats and give-up writes; an API process one per statement in flight.
+ */
+export function poolSize(config: Config, role: 'api' | 'worker'): number {
+  if (config.DB_POOL_MAX) return config.DB_POOL_MAX;
+  return role === 'worker' ? Math.max(10, config.WORKER_CONCURRENCY + config.BATCH_MAX_CONCURRENT + 2) : 10;
+}
+
+/**
  * API processes fail fast when Redis is down (a request gets an error, not a hang); workers wait for it.
  */
 export async function createCore(config: Config, role: 'api' | 'worker'): Promise<Core> {
   const { databaseUrl, redisUrl } = requireUrls(config);
-  const orm = await connectOrm(databaseUrl);
+  const orm = await connectOrm(databaseUrl, { pool: { min: 0, max: poolSize(config, role) } });
   const redis = createRedis(redisUrl, role === 'api' ? 'producer' : 'worker');
   const subscriber = createRedis(redisUrl, 'subscriber');
   try {
