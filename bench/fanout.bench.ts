@@ -49,21 +49,36 @@ try {
   const one = await connect();
   clients.push(one);
   const progress: number[] = [];
+  const steps = new Map<string, number[]>();
+  let finished: ((id: string) => void) | undefined;
+  // Subscribed before the jobs exist, so no step can run ahead of the subscription.
+  const stop = one.subscribe<{ jobs: { jobId: string; status: string; progress: number; at: string } }>(
+    { query: 'subscription { jobs { jobId status progress at } }' },
+    {
+      next: ({ data }) => {
+        if (!data) return;
+        const event = data.jobs;
+        if (event.status === 'PROCESSING') {
+          progress.push(Date.now() - Date.parse(event.at));
+          steps.set(event.jobId, [...(steps.get(event.jobId) ?? []), event.progress]);
+        }
+        if (event.status === 'COMPLETED') finished?.(event.jobId);
+      },
+      error: () => undefined,
+      complete: () => undefined,
+    },
+  );
+  const probe = await submit(1);
+  await new Promise<void>((resolve) => (finished = (id) => id === probe && resolve()));
+  progress.length = 0;
+  steps.clear();
   for (let i = 0; i < 10; i++) {
     const id = await submit(30);
-    await new Promise<void>((resolve, reject) => {
-      one.subscribe<{ jobProgress: { status: string; at: string } }>(
-        { query: `subscription($id: ID!) { jobProgress(id: $id) { status progress at } }`, variables: { id } },
-        {
-          next: ({ data }) => {
-            if (data?.jobProgress.status === 'PROCESSING') progress.push(Date.now() - Date.parse(data.jobProgress.at));
-          },
-          error: reject,
-          complete: resolve,
-        },
-      );
-    });
+    await new Promise<void>((resolve) => (finished = (done) => done === id && resolve()));
   }
+  stop();
+  const inOrder = [...steps.values()].every((list) => list.length === 31 && list.every((p, i) => i === 0 || p >= list[i - 1]!));
+  console.log(`   every job: start + 30 steps delivered, in order: ${inOrder}`);
   progress.sort((a, b) => a - b);
   console.log(`A. progress worker → subscriber, 10 jobs × 30 steps, idle: n ${progress.length}, p50 ${fmt(percentile(progress, 50))} ms, p99 ${fmt(percentile(progress, 99))} ms`);
 

@@ -11,6 +11,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { contextFor, createContext } from '../schema/context.ts';
+import { selectionKey, subscribeShared } from './graphql-ws.shared.ts';
 import type { Actor } from '../src/services/actor.ts';
 import { maskError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
@@ -187,7 +188,8 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   useServer(
     {
       execute: (args: any) => args.rootValue.execute(args),
-      subscribe: (args: any) => args.rootValue.subscribe(args),
+      // Executed once per event and distinct selection, whatever the number of subscribers (graphql-ws.shared.ts).
+      subscribe: (args: any) => subscribeShared({ ...args, rootValue: undefined }, args.rootValue.key),
       onConnect: async (ctx) => {
         // Authenticated once per socket: its subscriptions reuse the caller. A wrong credential closes the socket
         // at once; no credential is an anonymous connection.
@@ -212,7 +214,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
           document: parse(params.query),
           variableValues: params.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
+          rootValue: { execute, subscribe, key: selectionKey(params) },
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
