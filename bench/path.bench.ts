@@ -13,9 +13,14 @@
  * Env: PATH_N (default 2000 per face), WORKER_CONCURRENCY (default: the worker's own default).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { Queue } from 'bullmq';
 import getPort from 'get-port';
+import { createRedis } from '../src/queue/redis.connection.ts';
 import { startProcess, type RunningProcess } from '../test/helpers/processes.ts';
 import { percentile, startBenchSystem, table } from './bench.system.ts';
+
+/** The floor's own queue (bench/path.floor.ts reads it from FLOOR_QUEUE): the real worker never sees it. */
+const FLOOR_QUEUE = 'floor-generation';
 
 const N = Number(process.env.PATH_N ?? 2000);
 const STEPS_N = Math.max(50, Math.round(N / 10));
@@ -91,7 +96,10 @@ async function closedLoop(total: number, op: () => Promise<boolean>) {
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
 const concurrency = process.env.WORKER_CONCURRENCY;
-const system = await startBenchSystem(concurrency ? { WORKER_CONCURRENCY: concurrency } : {});
+const system = await startBenchSystem({
+  ...(concurrency ? { WORKER_CONCURRENCY: concurrency } : {}),
+  ...(process.env.PATH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PATH_PROFILE}` } : {}),
+});
 const children: RunningProcess[] = [];
 try {
   const { core, env } = system;
@@ -100,7 +108,7 @@ try {
     [system.worker.child.pid!, 'worker'],
   ]);
   const floorPort = await getPort({ host: '127.0.0.1' });
-  const floorEnv = { ...env, FLOOR_OWNER: system.user.id, PORT: String(floorPort) };
+  const floorEnv = { ...env, FLOOR_OWNER: system.user.id, PORT: String(floorPort), FLOOR_QUEUE };
   const floorServer = await startProcess('bench/path.floor.ts', { ...floorEnv, FLOOR_MODE: 'submit' }, 60_000);
   children.push(floorServer);
   roles.set(floorServer.child.pid!, 'floor-api');
@@ -151,40 +159,40 @@ try {
     const cpu = cpuSince(before, roles);
     return { label, perSecond: total / seconds, cpuPerJob: sum(cpu) / total, cpu };
   };
-  const floorWorker = async () => {
-    const worker = await startProcess('bench/path.floor.ts', { ...floorEnv, FLOOR_MODE: 'worker' }, 60_000);
-    children.push(worker);
-    roles.set(worker.child.pid!, 'floor-worker');
-    return worker;
+  const floorConnection = createRedis(env.REDIS_URL, 'producer');
+  const floorQueue = new Queue(FLOOR_QUEUE, { connection: floorConnection, prefix: env.QUEUE_PREFIX });
+  await floorQueue.pause();
+  const fw = await startProcess('bench/path.floor.ts', { ...floorEnv, FLOOR_MODE: 'worker' }, 60_000);
+  children.push(fw);
+  roles.set(fw.child.pid!, 'floor-worker');
+  const drainWith = async (queue: Queue, label: string, engine: string, total: number) => {
+    await queue.resume();
+    const result = await drain(label, engine, total);
+    await queue.pause();
+    return result;
   };
 
-  // ---- warm-up (not counted) ----
+  // ---- warm-up (not counted): every process has served and run jobs before anything is measured ----
   await closedLoop(200, rest());
   await closedLoop(200, graphql());
   await closedLoop(200, floor());
+  await drainWith(floorQueue, 'warm-up', 'floor', 200);
+  await drainWith(realQueue, 'warm-up', 'builtin', 400);
 
-  // ---- A. submits, empty-ish table, workers idle ----
+  // ---- A. submits, workers idle (their queues paused) ----
   const submits = [await measured('floor (INSERT + queue.add)', N, floor()), await measured('REST respond-async', N, rest()), await measured('GraphQL generateImage', N, graphql())];
 
   // ---- B. drains: the floor worker its jobs, then the real worker its own ----
-  const fw = await floorWorker();
-  const floorDrain = await drain('floor worker', 'floor', N + 200);
-  await fw.stop();
-  await realQueue.resume();
-  const realDrain = await drain('Atelier worker', 'builtin', 2 * N + 400);
+  const floorDrain = await drainWith(floorQueue, 'floor worker', 'floor', N);
+  const realDrain = await drainWith(realQueue, 'Atelier worker', 'builtin', 2 * N);
 
   // ---- C. 30-step jobs: CPU per job beyond the same render ----
-  await realQueue.pause();
   await closedLoop(STEPS_N, floor(30));
-  const fw30 = await floorWorker();
-  const floor30 = await drain('floor worker, 30 steps', 'floor', STEPS_N);
-  await fw30.stop();
   await closedLoop(STEPS_N, graphql(30));
-  await realQueue.resume();
-  const real30 = await drain('Atelier worker, 30 steps', 'builtin', STEPS_N);
+  const floor30 = await drainWith(floorQueue, 'floor worker, 30 steps', 'floor', STEPS_N);
+  const real30 = await drainWith(realQueue, 'Atelier worker, 30 steps', 'builtin', STEPS_N);
 
   // ---- D. the same submits with 100,000 rows in jobs (half finished, half queued) ----
-  await realQueue.pause();
   await core.orm.em.fork().execute(
     `insert into jobs (id, kind, status, progress, input, priority, engine, cost, owner_id, created_at, started_at, finished_at, prompt, timeout_seconds, attempt)
      select gen_random_uuid(), 'IMAGE', case when i % 2 = 0 then 'COMPLETED' else 'QUEUED' end, 0, jsonb_build_object('prompt', 'history ' || i), 5, 'history', 0, ?,
@@ -231,8 +239,10 @@ try {
       .join(', ')}`;
   console.log('\nCPU ms/job by process');
   for (const r of submits) console.log('  ' + breakdown(r, N));
-  console.log('  ' + breakdown(floorDrain, N + 200));
-  console.log('  ' + breakdown(realDrain, 2 * N + 400));
+  console.log('  ' + breakdown(floorDrain, N));
+  console.log('  ' + breakdown(realDrain, 2 * N));
+  await floorQueue.close();
+  floorConnection.disconnect();
 } finally {
   for (const child of children) await child.stop().catch(() => undefined);
   await system.stop();

@@ -15,9 +15,8 @@ import { createRedis } from '../src/queue/redis.connection.ts';
 import { createBuiltinImageEngine } from '../workers/engines/builtin/image.engine.ts';
 import type { EngineRun } from '../workers/engine.types.ts';
 
-export const FLOOR_QUEUE = 'floor-generation';
-
 const env = process.env;
+const FLOOR_QUEUE = env.FLOOR_QUEUE ?? 'floor-generation';
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.FLOOR_POOL ?? 10) });
 const prefix = env.QUEUE_PREFIX!;
 
