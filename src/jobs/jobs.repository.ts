@@ -190,6 +190,20 @@ export const jobsRepository = {
     return rows[0] ?? null;
   },
 
+  /**
+   * The last statement of a run whose job was cancelled: the progress it had reached (the row keeps its CANCELLED
+   * state and message) and its remaining log lines.
+   */
+  async abandon(em: EntityManager, id: string, progress: number, logs: LogRow[]): Promise<void> {
+    await em.execute(
+      `with reached as (update jobs set progress = greatest(progress, ?) where id = ? and status = 'CANCELLED' returning id)
+       insert into job_logs (job_id, level, message, at)
+       select job_id, level, message, at from json_to_recordset(?::json) as l(job_id uuid, level text, message text, at timestamptz)`,
+      [progress, id, logRecords(id, logs)],
+      'run',
+    );
+  },
+
   /** Log lines of a running job, written in batches by its worker. */
   async appendLogs(em: EntityManager, jobId: string, logs: LogRow[]): Promise<void> {
     if (logs.length) await em.execute(INSERT_LOGS, [logRecords(jobId, logs)], 'run');

@@ -139,11 +139,11 @@ export class JobRun {
     return this.finish({ status: 'FAILED', statusMessage: 'Failed', errorCode: code, errorMessage: message, stepDurationsMs, cost });
   }
 
-  /** The job was cancelled: its log lines are kept, the files it made go. */
+  /** The job was cancelled: the progress it reached and its log lines are kept, the files it made go. */
   async abandon(): Promise<void> {
     await this.settle();
     await this.removeFiles();
-    await jobsRepository.appendLogs(this.deps.em, this.job.id, this.logs.splice(0));
+    await jobsRepository.abandon(this.deps.em, this.job.id, this.job.progress, this.logs.splice(0));
   }
 
   private async finish(values: Parameters<typeof jobsRepository.finish>[2]): Promise<boolean> {
