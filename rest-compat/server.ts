@@ -184,7 +184,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerImageServiceRoutes(app, core);
 
   const wss = new WebSocketServer({ server: app.server, path: yoga.graphqlEndpoint });
-  const socketActors = new WeakMap<object, { actor: Actor | null }>();
+  const socketActors = new WeakMap<object, { actor: Actor | null; generation: number }>();
   useServer(
     {
       execute: (args: any) => args.rootValue.execute(args),
@@ -194,14 +194,25 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
         // Authenticated once per socket: its subscriptions reuse the caller. A wrong credential closes the socket
         // at once; no credential is an anonymous connection.
         try {
+          const generation = core.auth.cache.generation;
           const actor = await core.auth.authenticate(core.orm.em.fork(), authorizationOf({ connectionParams: ctx.connectionParams }));
-          socketActors.set(ctx, { actor });
+          socketActors.set(ctx, { actor, generation });
           return true;
         } catch {
           return false;
         }
       },
       onSubscribe: async (ctx, _id, params) => {
+        // A key revoked or a role changed since the socket connected: its caller is established again (from the cache).
+        const known = socketActors.get(ctx);
+        if (known && known.generation !== core.auth.cache.generation) {
+          const generation = core.auth.cache.generation;
+          try {
+            socketActors.set(ctx, { actor: await core.auth.authenticate(core.orm.em.fork(), authorizationOf({ connectionParams: ctx.connectionParams })), generation });
+          } catch (error) {
+            return [maskError(error, 'Unexpected error.') as GraphQLError];
+          }
+        }
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           connectionParams: ctx.connectionParams,

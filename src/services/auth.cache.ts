@@ -35,6 +35,8 @@ export class AuthCache {
   private readonly ttlMs: number;
   private readonly pubsub: PubSub | undefined;
   private listening: AsyncIterableIterator<AuthChange> | undefined;
+  /** Counts changes heard: a caller that authenticated earlier checks again only when this has moved. */
+  generation = 0;
 
   constructor(deps: { pubsub?: PubSub; ttlMs?: number }) {
     this.pubsub = deps.pubsub;
@@ -56,6 +58,7 @@ export class AuthCache {
   }
 
   private forget(change: AuthChange) {
+    this.generation++;
     if (change.userId) {
       this.users.delete(change.userId);
       for (const [hash, entry] of this.keys) if (entry.value.user.id === change.userId) this.keys.delete(hash);
