@@ -7,6 +7,7 @@ import { JobSweeper } from '../src/jobs/jobs.sweeper.ts';
 import { generationQueueName } from '../src/queue/queue.names.ts';
 import { createRedis } from '../src/queue/redis.connection.ts';
 import { handlersByJobName, loadEngines } from './engine.registry.ts';
+import { watchGiveUps } from './job.giveup.ts';
 import { createProcessor } from './job.processor.ts';
 import { startHeartbeat } from './heartbeat.ts';
 
@@ -42,6 +43,7 @@ const workers = [...loaded].map(([family, familyEngines]) => {
   return worker;
 });
 await Promise.all(workers.map((w) => w.waitUntilReady()));
+const stopGiveUps = await watchGiveUps(core, [...loaded.keys()], () => createRedis(requireUrls(config).redisUrl, 'worker'), logger);
 // BATCH_MAX_CONCURRENT bounds provider jobs across every worker, not per process: BullMQ keeps the cap in Redis.
 if (loaded.has('provider')) await core.queues.get('provider').setGlobalConcurrency(config.BATCH_MAX_CONCURRENT);
 await Promise.all(engines.map((e) => e.ready?.().catch(() => undefined)));
@@ -94,6 +96,7 @@ async function shutdown(signal: string) {
   }, 5_000).unref();
   await sweeper.stop();
   await heartbeat.stop();
+  await stopGiveUps();
   await Promise.all(engines.map((e) => e.close?.()));
   await core.close();
   process.exit(0);
