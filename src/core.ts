@@ -125,7 +125,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     allowedServers: config.COMFYUI_ALLOWED_SERVERS,
     maxAttempts: config.COMFYUI_MAX_ATTEMPTS,
   });
-  const configFiles = config.configDir ? new ConfigFilesService({ dir: config.configDir, orm, log: createLogger('config', config) }) : null;
+  const configFiles = config.configDir ? new ConfigFilesService({ dir: config.configDir, orm, log: createLogger('config', config), authCache }) : null;
   return {
     config,
     orm,

@@ -37,6 +37,8 @@ export interface ProviderAlertEvent {
 export interface AuthChange {
   userId?: string;
   keyHash?: string;
+  /** Many users changed at once (a configuration file applied): every cached user and key is dropped. */
+  all?: boolean;
 }
 
 /** Asks whichever worker runs the job to stop it (one channel for all jobs: each worker holds one subscription). */

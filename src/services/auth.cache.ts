@@ -59,6 +59,11 @@ export class AuthCache {
 
   private forget(change: AuthChange) {
     this.generation++;
+    if (change.all) {
+      this.users.clear();
+      this.keys.clear();
+      return;
+    }
     if (change.userId) {
       this.users.delete(change.userId);
       for (const [hash, entry] of this.keys) if (entry.value.user.id === change.userId) this.keys.delete(hash);
