@@ -8,6 +8,8 @@ import { PubSub } from './pubsub/pubsub.ts';
 import { GenerationQueues } from './queue/queue.producer.ts';
 import { clusterTarget, createRedis, waitForRedis } from './queue/redis.connection.ts';
 import { AssetService } from './services/asset.service.ts';
+import { QueueInfoReader } from './jobs/jobs.query.ts';
+import { AuthCache } from './services/auth.cache.ts';
 import { AuthService } from './services/auth.service.ts';
 import { ComfyService } from './services/comfy.service.ts';
 import { JobLifecycle } from './services/job-lifecycle.service.ts';
@@ -52,6 +54,8 @@ export interface Core {
   uploads: UploadService;
   assets: AssetService;
   lifecycle: JobLifecycle;
+  /** Queue position and ETA, read from BullMQ and Redis when asked. */
+  queueInfo: QueueInfoReader;
   comfy: ComfyService;
   /** Paid image providers: admin, routing, credits, cache, alerts. */
   providers: ProviderService;
@@ -81,12 +85,21 @@ export function requireUrls(config: Config): { databaseUrl: string; redisUrl: st
 }
 
 /**
+ * Connections a process needs: a worker holds one per running job (its builtin jobs and its provider jobs may run
+ * side by side) plus a few for heartbeats and give-up writes; an API process one per statement in flight.
+ */
+export function poolSize(config: Config, role: 'api' | 'worker'): number {
+  if (config.DB_POOL_MAX) return config.DB_POOL_MAX;
+  return role === 'worker' ? Math.max(10, config.WORKER_CONCURRENCY + config.BATCH_MAX_CONCURRENT + 2) : 10;
+}
+
+/**
  * API processes fail fast when Redis is down (a request gets an error, not a hang); workers wait for it.
  */
 export async function createCore(config: Config, role: 'api' | 'worker'): Promise<Core> {
   const { databaseUrl, redisUrl } = requireUrls(config);
   requireSharedSecrets(config);
-  const orm = await connectOrm(databaseUrl);
+  const orm = await connectOrm(databaseUrl, { pool: { min: 0, max: poolSize(config, role) } });
   const redis = createRedis(redisUrl, role === 'api' ? 'producer' : 'worker');
   const subscriber = createRedis(redisUrl, 'subscriber');
   try {
@@ -103,18 +116,18 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
   const storage = createStorage(config);
   const profiles = new ProfileService(parseEngineAliases(config.ENGINE_ALIASES));
+  const authCache = new AuthCache({ pubsub, ttlMs: config.AUTH_CACHE_TTL_MS });
+  await authCache.listen();
   const quotas = new QuotaService({
     imagesPerDay: config.QUOTA_IMAGES_PER_DAY ?? null,
     videosPerDay: config.QUOTA_VIDEOS_PER_DAY ?? null,
     maxResolution: config.QUOTA_MAX_RESOLUTION,
     maxDurationSeconds: config.QUOTA_MAX_DURATION_SECONDS,
     maxFrames: config.QUOTA_MAX_FRAMES,
-  });
+  }, authCache);
   const jwtSecret = config.JWT_SECRET ?? loadOrCreateSecret(config.dataDir, 'jwt.secret');
-  const auth = new AuthService({
-    jwtSecret,
-    jwtExpiresInSeconds: config.JWT_EXPIRES_IN_SECONDS,
-  });
+  const auth = new AuthService({ jwtSecret, jwtExpiresInSeconds: config.JWT_EXPIRES_IN_SECONDS }, authCache);
+  const queueInfo = new QueueInfoReader({ redis, queues, prefix: config.QUEUE_PREFIX });
   const workers = new WorkerRegistry(redis, config.QUEUE_PREFIX);
   const providers = new ProviderService({
     config,
@@ -122,7 +135,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     pubsub,
     keySecret: () => providerKeySecret(config),
   });
-  const jobs = new JobService({ queues, pubsub, profiles, defaultEngine: config.DEFAULT_ENGINE, quotas, workers, providers });
+  const jobs = new JobService({ queues, queueInfo, pubsub, profiles, defaultEngine: config.DEFAULT_ENGINE, quotas, workers, providers });
   const comfy = new ComfyService({
     jobs,
     redis,
@@ -131,7 +144,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     allowedServers: config.COMFYUI_ALLOWED_SERVERS,
     maxAttempts: config.COMFYUI_MAX_ATTEMPTS,
   });
-  const configFiles = config.configDir ? new ConfigFilesService({ dir: config.configDir, orm, log: createLogger('config', config) }) : null;
+  const configFiles = config.configDir ? new ConfigFilesService({ dir: config.configDir, orm, log: createLogger('config', config), authCache }) : null;
   const webhooks = new WebhookService({
     redis,
     prefix: config.QUEUE_PREFIX,
@@ -159,7 +172,8 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
       limits: { maxBytes: config.UPLOAD_MAX_BYTES, maxPixels: config.UPLOAD_MAX_PIXELS },
     }),
     assets: new AssetService(storage),
-    lifecycle: new JobLifecycle({ pubsub, storage, publicUrl: config.publicUrl }),
+    lifecycle: new JobLifecycle({ pubsub, storage, publicUrl: config.publicUrl, queueInfo }),
+    queueInfo,
     comfy,
     providers,
     fileUrls: new FileUrlSigner({ secret: jwtSecret, ttlSeconds: config.FILE_URL_TTL_SECONDS, publicUrl: config.publicUrl }),
@@ -171,6 +185,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
     fairness,
     async close() {
       configFiles?.stop();
+      await authCache.close().catch(() => undefined);
       await queues.close().catch(() => undefined);
       await webhooks.close().catch(() => undefined);
       redis.disconnect();

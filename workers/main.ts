@@ -7,6 +7,7 @@ import { JobSweeper } from '../src/jobs/jobs.sweeper.ts';
 import { generationQueueName } from '../src/queue/queue.names.ts';
 import { createRedis } from '../src/queue/redis.connection.ts';
 import { handlersByJobName, loadEngines } from './engine.registry.ts';
+import { watchGiveUps } from './job.giveup.ts';
 import { createProcessor } from './job.processor.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { startWebhooks } from '../src/webhooks/webhook.runner.ts';
@@ -47,6 +48,7 @@ const workers = [...loaded].map(([family, familyEngines]) => {
 await Promise.all(workers.map((w) => w.waitUntilReady()));
 const webhooks = await startWebhooks(core, connection, logger);
 const maintenance = await startMaintenance({ ...core, connection, prefix: config.QUEUE_PREFIX, retentionDays: config.ASSET_RETENTION_DAYS, log: logger });
+const stopGiveUps = await watchGiveUps(core, [...loaded.keys()], () => createRedis(requireUrls(config).redisUrl, 'worker'), logger);
 // BATCH_MAX_CONCURRENT bounds provider jobs across every worker, not per process: BullMQ keeps the cap in Redis.
 if (loaded.has('provider')) await core.queues.get('provider').setGlobalConcurrency(config.BATCH_MAX_CONCURRENT);
 await Promise.all(engines.map((e) => e.ready?.().catch(() => undefined)));
@@ -101,6 +103,7 @@ async function shutdown(signal: string) {
   await heartbeat.stop();
   await webhooks.close().catch(() => undefined);
   await maintenance.close().catch(() => undefined);
+  await stopGiveUps();
   await Promise.all(engines.map((e) => e.close?.()));
   await core.close();
   process.exit(0);

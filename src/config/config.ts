@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ENGINE_FAMILIES } from '../queue/queue.names.ts';
@@ -6,6 +7,9 @@ import { readYamlFile, resolveConfigDir, SYSTEM_FILE, systemSettings } from './c
 import { systemConfigFile } from './config-files.schema.ts';
 import { loadEnvFile } from './env-file.ts';
 import { aliasNote, withAliases } from './env.aliases.ts';
+
+/** Sized to the machine: a builtin job renders on a thread of its own, so one job per core keeps every core busy. */
+export const defaultWorkerConcurrency = () => Math.min(64, Math.max(2, availableParallelism()));
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z
@@ -40,9 +44,14 @@ const envSchema = z.object({
   /** The video platform's YAML files (system_config.yaml, users/, projects/); default ./configs when it exists. */
   CONFIG_DIR: z.string().optional(),
   JWT_EXPIRES_IN_SECONDS: z.coerce.number().int().positive().default(3600),
+  /** How long a process may reuse a user or API key it read; changes reach every process at once through pubsub. */
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   ADMIN_USERNAME: z.string().min(1).default('admin'),
   ADMIN_PASSWORD: z.string().min(8, 'ADMIN_PASSWORD must be at least 8 characters').optional(),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Jobs one worker runs at once: one per core by default (each builtin render takes a thread), at least 2. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(defaultWorkerConcurrency()),
+  /** Database connections per process; by default enough for every job a worker may run at once, never fewer. */
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(500).optional(),
   WORKER_ENGINES: z.string().default('builtin,provider,comfyui'),
   /** How long a worker's hold on a job lasts without renewal: a worker that dies loses its jobs to others after this. */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
