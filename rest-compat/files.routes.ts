@@ -120,6 +120,36 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
       }
     },
   );
+
+  app.delete<{ Params: { id: string } }>(
+    '/files/:id',
+    {
+      schema: {
+        tags: ['Atelier'],
+        operationId: 'deleteFile',
+        summary: 'Delete a stored file (its owner or an admin)',
+        security: [{ bearer: [] }],
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
+        response: {
+          204: { description: 'Deleted', type: 'null' },
+          401: { description: 'No valid credential', ...atelierError },
+          403: { description: 'Not yours', ...atelierError },
+          404: { description: 'No such file', ...atelierError },
+        },
+      },
+    },
+    async (request, reply) => {
+      const em = core.orm.em.fork();
+      try {
+        const actor = await core.auth.authenticate(em, request.headers.authorization);
+        if (!actor) throw unauthenticated();
+        await core.retention.deleteAsset(em, actor, request.params.id);
+        return reply.status(204).send();
+      } catch (error) {
+        return sendAtelierError(reply, error);
+      }
+    },
+  );
 }
 
 /** Resolves once the stream has bytes (or has ended empty), rejects with its error if it fails first. */

@@ -13,6 +13,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   QUOTA_EXCEEDED: 429,
   RATE_LIMITED: 429,
   RESOURCE_ERROR: 507,
+  IDEMPOTENCY_KEY_REUSED: 409,
 };
 
 /** Atelier's own HTTP routes answer `{error: {code, message}}`; each compat family has its own mapper. */

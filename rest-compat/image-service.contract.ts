@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { Core } from '../src/core.ts';
 import type { GenerateImageInput } from '../src/services/generation.inputs.ts';
-import { imageCoreInput, imageFields } from './image.contract.ts';
+import { imageCoreInput, imageFields, submitFields } from './image.contract.ts';
 
 /** Document 001's requests, one contract each. */
 export const providerRef = z.string().min(1).max(128).describe('A provider id ("openai_default"), name, uuid or type ("openai")');
@@ -20,6 +20,7 @@ export const batchRequest001 = z.object({
   provider_id: providerRef.optional(),
   priority: z.number().int().min(1).max(10).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  ...submitFields,
 });
 
 export const configureProvider001 = z.object({

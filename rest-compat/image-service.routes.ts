@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Core } from '../src/core.ts';
+import type { GenerateImageInput } from '../src/services/generation.inputs.ts';
 import type { Batch } from '../src/db/entities/batch.entity.ts';
 import { Job } from '../src/db/entities/job.entity.ts';
 import type { Provider } from '../src/db/entities/provider.entity.ts';
@@ -20,6 +21,7 @@ import {
 } from './image-service.contract.ts';
 import { contract, toJsonSchema } from './rest.contract.ts';
 import { familyDoc } from './rest.route.ts';
+import { restBatch } from './rest.submission.ts';
 
 const family = 'image-service' as const;
 const tags = ['Image service (001)'];
@@ -95,9 +97,9 @@ export function registerImageServiceRoutes(app: FastifyInstance, core: Core) {
   const batchBody = contract('ImageServiceBatch', batchRequest001);
   const submitBatch = withActor(core, async (em, actor, request) => {
     const body = request.body as z.output<typeof batchRequest001>;
-    const requests = [];
+    const requests: GenerateImageInput[] = [];
     for (const r of body.requests) requests.push(await toImageInput001(core, em, r, body.provider_id));
-    const batch = await core.jobs.createBatch(em, actor, { requests, priority: body.priority, metadata: body.metadata });
+    const batch = await restBatch(core, em, actor, request, () => core.jobs.createBatch(em, actor, { requests, priority: body.priority, metadata: body.metadata }));
     return batchView(core, em, batch);
   });
   const batchOk = toJsonSchema(batchAnswer, 'output');

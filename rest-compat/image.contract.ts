@@ -7,6 +7,21 @@ export const runFields = {
   priority: z.number().int().min(1).max(10).optional().describe('1 runs first, 10 last'),
 };
 
+/** The REST events a task's webhook may be limited to ("completed" is any final state). */
+export const WEBHOOK_EVENT_FILTERS = ['started', 'start', 'progress', 'output', 'logs', 'completed', 'failed', 'cancelled'] as const;
+
+/**
+ * What every create route takes beside its dialect's own fields (see rest.submission.ts): a webhook for the
+ * task's events, optionally filtered. Forms carry the filter as one comma-separated field.
+ */
+export const submitFields = {
+  webhook: z.url().optional().describe("Send this task's events here, signed per Standard Webhooks"),
+  webhook_events_filter: z
+    .union([z.array(z.enum(WEBHOOK_EVENT_FILTERS)), z.string().describe('Comma-separated (forms)')])
+    .optional()
+    .describe('Which events (default all); "completed" is any final state'),
+};
+
 /**
  * The image fields the three image dialects (000 /generate/image, 001 and 003 /api/v1/images/generate) share,
  * under the documents' names. 001 says `steps`, 000 and 003 `num_inference_steps`: both are read, one meaning.

@@ -16,7 +16,7 @@ const applied = await core.configFiles?.start().catch(async (error: Error) => {
   process.exit(1);
 });
 if (applied) logger.info({ dir: config.configDir, ...applied }, 'configuration files applied');
-if (config.API_KEY && !(await registerStaticApiKey(core.orm.em.fork(), config.API_KEY))) {
+if (config.API_KEY && !(await registerStaticApiKey(core.orm.em.fork(), config.API_KEY, core.auth.cache))) {
   logger.warn('API_KEY is set but there is no admin user yet to hold it; it works once the API restarts after one exists');
 }
 // An hour is far longer than any upload stays silent, so what is older was left by a process that died.

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { GenerateImageInput, GenerateVideoInput, SynthesizeSpeechInput } from '../src/services/generation.inputs.ts';
-import { imageCoreInput, imageFields, runFields } from './image.contract.ts';
+import { imageCoreInput, imageFields, runFields, submitFields } from './image.contract.ts';
 
 /** Document 000's requests, one contract each. */
 export const loginRequest = z.object({ username: z.string().min(1), password: z.string().min(1) });
-export const imageRequest000 = z.object({ ...imageFields, num_images: z.number().int().min(1).max(4).optional().describe('Batch size, at most 4') });
+export const imageRequest000 = z.object({ ...imageFields, num_images: z.number().int().min(1).max(4).optional().describe('Batch size, at most 4'), ...submitFields });
 export const videoRequest000 = z.object({
   prompt: z.string().min(1),
   negative_prompt: z.string().optional(),
@@ -13,6 +13,7 @@ export const videoRequest000 = z.object({
   motion_scale: z.number().optional(),
   seed: z.number().int().optional(),
   ...runFields,
+  ...submitFields,
 });
 export const speechRequest000 = z.object({
   text: z.string().min(1),
@@ -21,9 +22,11 @@ export const speechRequest000 = z.object({
   speed: z.number().optional(),
   format: z.enum(['wav', 'mp3']).optional(),
   ...runFields,
+  ...submitFields,
 });
 const comfyRun = {
   ...runFields,
+  ...submitFields,
   gpu_preference: z.number().int().min(0).optional(),
   server_url: z.string().optional().describe('A ComfyUI server on COMFYUI_ALLOWED_SERVERS'),
 };

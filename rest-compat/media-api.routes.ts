@@ -22,6 +22,7 @@ import {
 import { contract, toJsonSchema } from './rest.contract.ts';
 import { familyDoc } from './rest.route.ts';
 import { pendingFields, taskStatus, waitForResult } from './rest.wait.ts';
+import { restJob } from './rest.submission.ts';
 
 export { mediaApiError, RATE_LIMIT_MESSAGE } from './rest.errors.ts';
 
@@ -99,7 +100,7 @@ export function registerMediaApiRoutes(app: FastifyInstance, core: Core) {
       },
       withActor(core, async (em, actor, request, reply) => {
         const body = request.body as z.output<T>;
-        const created = await spec.submit(em, actor, body);
+        const created = await restJob(core, em, actor, request, () => spec.submit(em, actor, body));
         const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout });
         return generationAnswer(job, spec.answer(job), pending);
       }),
@@ -212,7 +213,7 @@ export function registerComfyRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request, reply) => {
       const body = request.body as z.output<typeof comfyExecute>;
-      const created = await core.comfy.execute(em, actor, { workflow: body.workflow, ...comfyRunInput(body) });
+      const created = await restJob(core, em, actor, request, () => core.comfy.execute(em, actor, { workflow: body.workflow, ...comfyRunInput(body) }));
       const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout, pollPath });
       return { ...promptView(job), ...pending };
     }),
@@ -230,7 +231,7 @@ export function registerComfyRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request, reply) => {
       const body = request.body as z.output<typeof comfyExecuteFile>;
-      const created = await core.comfy.executeSaved(em, actor, { name: body.workflow_name, params: body.params, ...comfyRunInput(body) });
+      const created = await restJob(core, em, actor, request, () => core.comfy.executeSaved(em, actor, { name: body.workflow_name, params: body.params, ...comfyRunInput(body) }));
       const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout, pollPath });
       return { ...promptView(job), ...pending };
     }),

@@ -9,6 +9,7 @@ const MEDIA_API_TYPES: Record<string, string> = {
   BAD_USER_INPUT: 'validation_error',
   NOT_FOUND: 'not_found',
   CONFLICT: 'conflict',
+  IDEMPOTENCY_KEY_REUSED: 'idempotency_key_reused',
   RATE_LIMITED: 'rate_limit_exceeded',
   QUOTA_EXCEEDED: 'quota_exceeded',
   TIMEOUT: 'timeout_error',

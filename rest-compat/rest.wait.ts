@@ -63,7 +63,7 @@ export async function waitForResult(
   reply: FastifyReply,
   options: WaitOptions,
 ): Promise<{ job: Job; pending: PendingInfo | null }> {
-  const job = await core.jobs.awaitJob(em, actor, created.id, syncWaitMs(core, request, options.waitByDefault, options.timeoutSeconds));
+  const job = await core.jobs.awaitJob(em, actor, created, syncWaitMs(core, request, options.waitByDefault, options.timeoutSeconds));
   if (job.status === 'FAILED' || job.status === 'CANCELLED') throw jobFailure(job);
   if (job.status === 'COMPLETED') return { job, pending: null };
   const path = options.pollPath?.(job) ?? `/api/v1/tasks/${job.id}`;

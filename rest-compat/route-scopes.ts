@@ -37,6 +37,7 @@ export const ROUTE_OPERATIONS: Record<string, Operation> = {
   'GET /api/v1/tasks/:id/video': 'assets.read',
   'POST /api/v1/tasks/:id/logs': 'jobs.read',
   'DELETE /api/v1/tasks/:id': 'jobs.control',
+  'GET /api/v1/tasks/:id/events': 'jobs.read',
   // video-platform (003)
   'POST /api/v1/images/generate': 'jobs.submit',
   'POST /api/v1/videos/generate': 'jobs.submit',

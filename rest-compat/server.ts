@@ -12,7 +12,9 @@ import { createYoga, type Plugin } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
-import { createContext } from '../schema/context.ts';
+import { contextFor, createContext } from '../schema/context.ts';
+import { selectionKey, subscribeShared } from './graphql-ws.shared.ts';
+import type { Actor } from '../src/services/actor.ts';
 import { maskError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
 import type { Core } from '../src/core.ts';
@@ -23,6 +25,8 @@ import { registerFileRoutes } from './files.routes.ts';
 import { GRAPHIQL_DEFAULT_DOCUMENT } from './graphiql.document.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerWebhookRoutes } from './webhooks.routes.ts';
+import { registerTaskEventRoutes } from './task-events.routes.ts';
+import { documentSubmitExtras } from './rest.submission.ts';
 import { installCompatErrorHandler } from './compat.common.ts';
 import { corsOptions } from './cors.ts';
 import { registerDocsPages } from './docs.routes.ts';
@@ -51,6 +55,8 @@ interface ServerContext {
   extra?: { request?: { headers: { host?: string } } };
   /** The operation's payload; over graphql-ws, GraphiQL puts its header editor's headers in `extensions.headers`. */
   params?: { extensions?: Record<string, unknown> };
+  /** Set for operations on a graphql-ws socket: the caller it authenticated as when it connected. */
+  socketActor?: { actor: Actor | null };
 }
 
 /** The base URL the client used, over HTTP (yoga's request) or WebSocket (the upgrade request). */
@@ -165,7 +171,11 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
       warn: (...args) => logger.warn(args),
       error: (...args) => logger.error(args),
     },
-    context: (initial) => createContext(core, authorizationOf(initial), baseUrlOfInitial(core, initial)),
+    // A socket's caller is reused unless the subscribe message carries its own header (GraphiQL's extensions.headers).
+    context: (initial) =>
+      initial.socketActor && !authorizationIn(initial.params?.extensions?.headers)
+        ? contextFor(core, initial.socketActor.actor, baseUrlOfInitial(core, initial))
+        : createContext(core, authorizationOf(initial), baseUrlOfInitial(core, initial)),
     maskedErrors: { maskError },
     graphiql: core.config.GRAPHIQL
       ? { title: 'Atelier', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_DOCUMENT, defaultEditorToolsVisibility: 'headers' }
@@ -210,12 +220,13 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     });
   });
 
+  app.addHook('onRoute', documentSubmitExtras);
   await registerApiDocs(app, core.config.publicUrl);
   registerDocsPages(app);
   installCompatErrorHandler(app, FAMILY_ERROR_SHAPES);
   registerRateLimitHook(app, limits);
   // Every REST dialect hands out result URLs in its own fields: they are signed on the way out, in one place.
-  app.addHook('preSerialization', async (_request, _reply, payload) => core.fileUrls.signAll(payload));
+  app.addHook('preSerialization', async (request, _reply, payload) => core.fileUrls.signAll(payload, baseUrlOf(core.config, request)));
   registerInputHygieneHook(app, yoga.graphqlEndpoint);
   registerScopeHook(app, core);
   registerMetricsRoute(app, metrics);
@@ -225,6 +236,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerWebhookRoutes(app, core);
   registerMediaApiRoutes(app, core);
   registerComfyRoutes(app, core);
+  registerTaskEventRoutes(app, core);
   registerTalkingHeadRoutes(app, core);
   registerVideoPlatformRoutes(app, core);
   registerVideoGeneratorRoutes(app, core);
@@ -233,15 +245,20 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   const wss = new WebSocketServer({ server: app.server, path: yoga.graphqlEndpoint });
   const guard = new SubscriptionGuard(core, logger);
   await guard.start(SUBSCRIPTION_RECHECK_MS);
+  const socketActors = new WeakMap<object, { actor: Actor | null; generation: number }>();
   useServer(
     {
       execute: (args: any) => args.rootValue.execute(args),
-      subscribe: (args: any) => args.rootValue.subscribe(args),
+      // Executed once per event and distinct selection, whatever the number of subscribers (graphql-ws.shared.ts).
+      subscribe: (args: any) => subscribeShared({ ...args, rootValue: undefined }, args.rootValue.key),
       onConnect: async (ctx) => {
-        // A wrong credential closes the socket at once; no credential is an anonymous connection.
+        // Authenticated once per socket: its subscriptions reuse the caller. A wrong credential closes the socket
+        // at once; no credential is an anonymous connection.
         try {
           const authorization = authorizationOf({ connectionParams: ctx.connectionParams });
-          await createContext(core, authorization);
+          const generation = core.auth.cache.generation;
+          const actor = await core.auth.authenticate(core.orm.em.fork(), authorization);
+          socketActors.set(ctx, { actor, generation });
           guard.track(ctx.extra.socket, authorization);
           return true;
         } catch {
@@ -250,9 +267,20 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
       },
       onSubscribe: async (ctx, _id, params) => {
         guard.track(ctx.extra.socket, authorizationIn(params.extensions?.headers));
+        // A key revoked or a role changed since the socket connected: its caller is established again (from the cache).
+        const known = socketActors.get(ctx);
+        if (known && known.generation !== core.auth.cache.generation) {
+          const generation = core.auth.cache.generation;
+          try {
+            socketActors.set(ctx, { actor: await core.auth.authenticate(core.orm.em.fork(), authorizationOf({ connectionParams: ctx.connectionParams })), generation });
+          } catch (error) {
+            return [maskError(error, 'Unexpected error.') as GraphQLError];
+          }
+        }
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           connectionParams: ctx.connectionParams,
+          socketActor: socketActors.get(ctx),
           params,
         });
         const args = {
@@ -261,7 +289,8 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
           document: parse(params.query),
           variableValues: params.variables,
           contextValue: await Promise.resolve(contextFactory()).catch((error: unknown) => guard.refuse(ctx.extra.socket, error)),
-          rootValue: { execute, subscribe },
+          // Result URLs are made absolute on the host the client used: subscribers through other hosts share nothing.
+          rootValue: { execute, subscribe, key: `${selectionKey(params)}|${ctx.extra.request.headers.host ?? ''}` },
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;

@@ -10,6 +10,8 @@ import { contract, formContract, toJsonSchema } from './rest.contract.ts';
 import { receiveForm } from './rest.form.ts';
 import { taskStatus } from './rest.wait.ts';
 import { familyDoc, FORM_TYPES } from './rest.route.ts';
+import { restJob } from './rest.submission.ts';
+import { submitFields } from './image.contract.ts';
 
 const family = 'talking-head' as const;
 const dependencyHealth = z.object({ ok: z.boolean(), latencyMs: z.number().nullable(), error: z.string().nullable() });
@@ -48,7 +50,7 @@ const taskAnswer = z.object({
 });
 
 /** 002's requests, one contract each. */
-const inferenceForm = z.object({ use_cache: z.boolean().optional().describe('Use cached preprocessing (default true)') });
+const inferenceForm = z.object({ use_cache: z.boolean().optional().describe('Use cached preprocessing (default true)'), ...submitFields });
 const configRequest = z.object({
   guidance_scale: z.number().optional(),
   inference_steps: z.number().int().optional(),
@@ -188,7 +190,16 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
       if (image.kind !== 'IMAGE') throw badInput(`Invalid image file format: got ${image.kind.toLowerCase()}`, { field: 'image_file' });
       if (audio.kind !== 'AUDIO') throw badInput(`Invalid audio file format: got ${audio.kind.toLowerCase()}`, { field: 'audio_file' });
       try {
-        const job = await core.jobs.createTalkingHeadJob(em, actor, { imageAssetId: image.id, audioAssetId: audio.id, useCache: fields.use_cache });
+        const job = await restJob(
+          core,
+          em,
+          actor,
+          request,
+          () => core.jobs.createTalkingHeadJob(em, actor, { imageAssetId: image.id, audioAssetId: audio.id, useCache: fields.use_cache }),
+          fields,
+          // Each upload is a new asset: the key guards the files' content, not their ids.
+          { image_file: image.sha256, audio_file: audio.sha256 },
+        );
         return { task_id: job.id, status: 'queued', message: 'Inference task queued successfully' };
       } catch (error) {
         // The document's wording for a task that could not be queued (the queue or database down, a server fault).

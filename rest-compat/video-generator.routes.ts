@@ -8,6 +8,8 @@ import { formContract, toJsonSchema } from './rest.contract.ts';
 import { receiveForm } from './rest.form.ts';
 import { familyDoc, FORM_TYPES } from './rest.route.ts';
 import { waitForResult } from './rest.wait.ts';
+import { restJob } from './rest.submission.ts';
+import { submitFields } from './image.contract.ts';
 
 const family = 'video-generator' as const;
 const doc = familyDoc(family, ['Video generator (004)'], 'optional');
@@ -20,6 +22,7 @@ const generateForm = z.object({
   text: z.string().trim().min(1, 'text is required').describe('What happens in the scene'),
   serverUrl: z.string().trim().optional().describe('A ComfyUI server (must be on COMFYUI_ALLOWED_SERVERS)'),
   comfyPipeline: z.string().trim().optional().describe('A workflow of the library, by name'),
+  ...submitFields,
 });
 
 const generateAnswer = z.object({
@@ -70,7 +73,14 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
       if (!assetId) throw badInput('imageUrl must be a URL returned by /api/upload', { field: 'imageUrl' });
       if (fields.comfyPipeline) {
         // A library workflow on ComfyUI; serverUrl, if any, must be on COMFYUI_ALLOWED_SERVERS (checked by the service).
-        const created = await core.comfy.executeSaved(em, actor, { name: fields.comfyPipeline, params: { prompt: fields.text, image: assetId }, serverUrl: fields.serverUrl || null });
+        const created = await restJob(
+          core,
+          em,
+          actor,
+          request,
+          () => core.comfy.executeSaved(em, actor, { name: fields.comfyPipeline!, params: { prompt: fields.text, image: assetId }, serverUrl: fields.serverUrl || null }),
+          fields,
+        );
         const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true });
         const assets = await core.assets.listJobAssets(em, [job.id]);
         const url = (kind: string) => {
@@ -89,7 +99,7 @@ export function registerVideoGeneratorRoutes(app: FastifyInstance, core: Core) {
         };
       }
       // Without a pipeline the default engine makes the video; serverUrl alone is not contacted.
-      const created = await core.jobs.createVideoJob(em, actor, { prompt: fields.text, imageAssetId: assetId });
+      const created = await restJob(core, em, actor, request, () => core.jobs.createVideoJob(em, actor, { prompt: fields.text, imageAssetId: assetId }), fields);
       const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true });
       const files = jobFiles(job);
       return { image: files.thumbnail, video: files.main, isDemo: false, taskId: job.id, status: job.status.toLowerCase(), ...(pending ? { poll_url: pending.poll_url } : {}) };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Core } from '../src/core.ts';
 import type { GenerateImageInput, GenerateVideoInput } from '../src/services/generation.inputs.ts';
 import { imageRequest001 } from './image-service.contract.ts';
-import { imageCoreInput, runFields } from './image.contract.ts';
+import { imageCoreInput, runFields, submitFields } from './image.contract.ts';
 
 /** Characters and projects are named by id or by name ("hanli", "xianxia-proj2"). */
 const profileRefs = {
@@ -12,7 +12,7 @@ const profileRefs = {
 };
 
 /** POST /api/v1/images/generate, which 001 and 003 share: one contract holding both documents' fields. */
-export const imageRequest = imageRequest001.extend(profileRefs);
+export const imageRequest = imageRequest001.extend({ ...profileRefs, ...submitFields });
 export type ImageRequest = z.output<typeof imageRequest>;
 
 /** 003's request names a character or project, or uses 003's step name alone; anything else is 001's. */
@@ -34,6 +34,7 @@ export const videoRequest003 = z.object({
   seed: z.number().int().optional(),
   ...profileRefs,
   ...runFields,
+  ...submitFields,
 });
 
 async function profileIds(core: Core, em: EntityManager, body: { character_id?: string; project_id?: string }) {

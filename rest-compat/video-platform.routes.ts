@@ -7,6 +7,7 @@ import { contract, toJsonSchema } from './rest.contract.ts';
 import { routeSchema } from './rest.route.ts';
 import { pendingFields, taskStatus, waitForResult } from './rest.wait.ts';
 import { type ImageRequest, imageRequest, speaks003, toImageInput003, toVideoInput003, videoRequest003 } from './video-platform.contract.ts';
+import { restJob } from './rest.submission.ts';
 
 const family = 'video-platform' as const;
 
@@ -55,7 +56,7 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
     withActor(core, async (em, actor, request, reply) => {
       const body = request.body as ImageRequest;
       const input = speaks003(body) ? await toImageInput003(core, em, body) : await toImageInput001(core, em, body);
-      const created = await core.jobs.createImageJob(em, actor, input);
+      const created = await restJob(core, em, actor, request, () => core.jobs.createImageJob(em, actor, input));
       const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: true, timeoutSeconds: body.timeout });
       const route = (job.input as { route?: { chain?: { providerName: string }[] } }).route;
       return {
@@ -90,7 +91,7 @@ export function registerVideoPlatformRoutes(app: FastifyInstance, core: Core) {
     },
     withActor(core, async (em, actor, request, reply) => {
       const body = request.body as z.output<typeof videoRequest003>;
-      const created = await core.jobs.createVideoJob(em, actor, await toVideoInput003(core, em, body));
+      const created = await restJob(core, em, actor, request, async () => core.jobs.createVideoJob(em, actor, await toVideoInput003(core, em, body)));
       const { job, pending } = await waitForResult(core, em, actor, created, request, reply, { waitByDefault: false, timeoutSeconds: body.timeout });
       const files = jobFiles(job);
       return {

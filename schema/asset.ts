@@ -3,6 +3,7 @@ import { ASSET_KINDS, type Asset } from '../src/db/entities/asset.entity.ts';
 import { badInput } from '../src/services/errors.ts';
 import { builder } from './builder.ts';
 import { requireActor } from './context.ts';
+import { UserRef } from './user.ts';
 
 const AssetKindEnum = builder.enumType('AssetKind', { values: ASSET_KINDS });
 
@@ -90,5 +91,20 @@ builder.mutationField('uploadAsset', (t) =>
       const file = claimUpload(args.file);
       return ctx.core.uploads.upload(ctx.em, requireActor(ctx), { filename: file.name, content: chunksOf(file) });
     },
+  }),
+);
+
+builder.mutationField('deleteAsset', (t) =>
+  t.boolean({
+    description: 'Deletes a file (yours; anyone’s, for an admin): its bytes and its row. Jobs that made it keep their record.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.core.retention.deleteAsset(ctx.em, requireActor(ctx), String(args.id)),
+  }),
+);
+
+builder.objectField(UserRef, 'storageBytes', (t) =>
+  t.float({
+    description: 'Bytes of the files this user stores (uploads and outputs).',
+    resolve: (user, _args, ctx) => ctx.core.retention.bytesStored(ctx.em, user.id),
   }),
 );

@@ -3,6 +3,7 @@ import type { BatchProgress } from '../src/services/job.service.ts';
 import { builder } from './builder.ts';
 import { requireActor } from './context.ts';
 import { GenerateImageInput, JobRef } from './job.ts';
+import { submitBatch, WebhookInput } from './webhook.ts';
 
 const BatchStatusEnum = builder.enumType('BatchStatus', {
   values: ['QUEUED', 'PROCESSING', 'COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED'] as const,
@@ -48,8 +49,10 @@ builder.mutationField('generateBatch', (t) =>
       requests: t.arg({ type: [GenerateImageInput], required: true }),
       priority: t.arg.int({ required: false, description: '1 runs first, 10 last. Default 5; applies to every request.' }),
       metadata: t.arg({ type: 'JSON', required: false }),
+      webhook: t.arg({ type: WebhookInput, required: false, description: "Send every job's events to a URL." }),
+      idempotencyKey: t.arg.string({ required: false }),
     },
-    resolve: (_root, args, ctx) => ctx.core.jobs.createBatch(ctx.em, requireActor(ctx), args),
+    resolve: (_root, args, ctx) => submitBatch(ctx, args, (actor, body) => ctx.core.jobs.createBatch(ctx.em, actor, body)),
   }),
 );
 

@@ -3,6 +3,7 @@ import type { ComfyWorkflow } from '../src/db/entities/comfy-workflow.entity.ts'
 import type { ComfyPromptStatus } from '../src/services/comfy.service.ts';
 import { badInput } from '../src/services/errors.ts';
 import { builder } from './builder.ts';
+import { submitJob, WebhookInput } from './webhook.ts';
 import { requireActor } from './context.ts';
 import { JobRef } from './job.ts';
 
@@ -73,6 +74,8 @@ const runArgs = (t: Parameters<Parameters<typeof builder.mutationField>[1]>[0]) 
   priority: t.arg.int({ required: false, description: '1 runs first, 10 last. Default 5.' }),
   gpuPreference: t.arg.int({ required: false, description: 'Prefer a server that reports this GPU index.' }),
   serverUrl: t.arg.string({ required: false, description: 'Run on this server; it must be listed in COMFYUI_ALLOWED_SERVERS.' }),
+  webhook: t.arg({ type: WebhookInput, required: false }),
+  idempotencyKey: t.arg.string({ required: false }),
 });
 
 builder.mutationField('executeComfyWorkflow', (t) =>
@@ -80,7 +83,7 @@ builder.mutationField('executeComfyWorkflow', (t) =>
     type: JobRef,
     description: 'Queues a ComfyUI workflow: API format, or {nodes: [{type, inputs}]} (node ids "1", "2", … by position).',
     args: { workflow: t.arg({ type: 'JSON', required: true }), ...runArgs(t) },
-    resolve: (_root, args, ctx) => ctx.core.comfy.execute(ctx.em, requireActor(ctx), args),
+    resolve: (_root, args, ctx) => submitJob(ctx, 'executeComfyWorkflow', args, (actor, body) => ctx.core.comfy.execute(ctx.em, actor, body)),
   }),
 );
 
@@ -89,11 +92,13 @@ builder.mutationField('executeSavedWorkflow', (t) =>
     type: JobRef,
     description: 'Queues a saved workflow with its bound inputs filled from params.',
     args: { name: t.arg.string({ required: true }), params: t.arg({ type: ComfyWorkflowParams, required: false }), ...runArgs(t) },
-    resolve: (_root, { params, ...args }, ctx) =>
-      ctx.core.comfy.executeSaved(ctx.em, requireActor(ctx), {
-        ...args,
-        params: params ? { ...params, image: params.image == null ? null : String(params.image), audio: params.audio == null ? null : String(params.audio) } : null,
-      }),
+    resolve: (_root, args, ctx) =>
+      submitJob(ctx, 'executeSavedWorkflow', args, (actor, { params, ...body }) =>
+        ctx.core.comfy.executeSaved(ctx.em, actor, {
+          ...body,
+          params: params ? { ...params, image: params.image == null ? null : String(params.image), audio: params.audio == null ? null : String(params.audio) } : null,
+        }),
+      ),
   }),
 );
 

@@ -37,6 +37,12 @@ export async function createContext(core: Core, authorization: string | null | u
   return { core, em, actor, loaders: createLoaders(em), baseUrl };
 }
 
+/** The context for a caller already authenticated (a graphql-ws socket authenticates once, when it connects). */
+export function contextFor(core: Core, actor: Actor | null, baseUrl = core.config.publicUrl): GraphQLContext {
+  const em = core.orm.em.fork() as EntityManager;
+  return { core, em, actor, loaders: createLoaders(em), baseUrl };
+}
+
 export function requireActor(ctx: GraphQLContext): Actor {
   if (!ctx.actor) throw unauthenticated();
   return ctx.actor;

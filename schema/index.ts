@@ -19,6 +19,7 @@ import './provider.ts';
 import './talking-head-config.ts';
 import './user.ts';
 import './voice.ts';
+import './webhook.ts';
 import './worker.ts';
 
 export const schema = applyMiddleware(lexicographicSortSchema(builder.toSchema()), permissions);

@@ -8,6 +8,7 @@ import { AssetRef } from './asset.ts';
 import { builder } from './builder.ts';
 import { requireActor } from './context.ts';
 import { UserRef } from './user.ts';
+import { submitJob, WebhookInput } from './webhook.ts';
 
 const JobKindEnum = builder.enumType('JobKind', { values: JOB_KINDS });
 const JobStatusEnum = builder.enumType('JobStatus', { values: JOB_STATUSES });
@@ -139,6 +140,11 @@ export const GenerateImageInput = builder.inputType('GenerateImageInput', {
     gpuPreference: t.string({ required: false, description: 'onnx engine: the GPU to prefer when it has room, e.g. "1" or "cuda:1".' }),
     priority: t.int({ required: false, description: '1 runs first, 10 last. Default 5.' }),
     timeout: t.int({ required: false, description: 'Seconds the job may run, 30–300. Default 300.' }),
+    webhook: t.field({ type: WebhookInput, required: false, description: "Send this job's events to a URL (ignored inside generateBatch requests)." }),
+    idempotencyKey: t.string({
+      required: false,
+      description: 'The same key with the same input within 24 h returns the first job instead of a new one; with another input it is refused (IDEMPOTENCY_KEY_REUSED).',
+    }),
   }),
 });
 
@@ -179,6 +185,11 @@ const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
     projectId: t.id({ required: false }),
     priority: t.int({ required: false }),
     timeout: t.int({ required: false }),
+    webhook: t.field({ type: WebhookInput, required: false, description: "Send this job's events to a URL (ignored inside generateBatch requests)." }),
+    idempotencyKey: t.string({
+      required: false,
+      description: 'The same key with the same input within 24 h returns the first job instead of a new one; with another input it is refused (IDEMPOTENCY_KEY_REUSED).',
+    }),
   }),
 });
 
@@ -196,6 +207,11 @@ const SynthesizeSpeechInput = builder.inputType('SynthesizeSpeechInput', {
     engine: t.string({ required: false, description: 'builtin, onnx, comfyui or provider; default from the project preset or DEFAULT_ENGINE.' }),
     priority: t.int({ required: false }),
     timeout: t.int({ required: false }),
+    webhook: t.field({ type: WebhookInput, required: false, description: "Send this job's events to a URL (ignored inside generateBatch requests)." }),
+    idempotencyKey: t.string({
+      required: false,
+      description: 'The same key with the same input within 24 h returns the first job instead of a new one; with another input it is refused (IDEMPOTENCY_KEY_REUSED).',
+    }),
   }),
 });
 
@@ -208,6 +224,11 @@ const GenerateTalkingHeadInput = builder.inputType('GenerateTalkingHeadInput', {
     engine: t.string({ required: false, description: 'builtin, onnx, comfyui or provider; default from the project preset or DEFAULT_ENGINE.' }),
     priority: t.int({ required: false }),
     timeout: t.int({ required: false }),
+    webhook: t.field({ type: WebhookInput, required: false, description: "Send this job's events to a URL (ignored inside generateBatch requests)." }),
+    idempotencyKey: t.string({
+      required: false,
+      description: 'The same key with the same input within 24 h returns the first job instead of a new one; with another input it is refused (IDEMPOTENCY_KEY_REUSED).',
+    }),
   }),
 });
 
@@ -248,11 +269,9 @@ builder.mutationField('generateImage', (t) =>
     description: 'Queues an image generation; follow it with Subscription.jobProgress.',
     args: { input: t.arg({ type: GenerateImageInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      ctx.core.jobs.createImageJob(ctx.em, requireActor(ctx), {
-        ...input,
-        characterId: idOrNull(input.characterId),
-        projectId: idOrNull(input.projectId),
-      }),
+      submitJob(ctx, 'generateImage', input, (actor, body) =>
+        ctx.core.jobs.createImageJob(ctx.em, actor, { ...body, characterId: idOrNull(body.characterId), projectId: idOrNull(body.projectId) }),
+      ),
   }),
 );
 
@@ -265,8 +284,11 @@ builder.mutationField('upscaleImage', (t) =>
       scale: t.arg.int({ required: true, description: '2 or 4.' }),
       model: t.arg.string({ required: false, description: 'An UPSCALE pack from `models`; default: one of that scale.' }),
       priority: t.arg.int({ required: false }),
+      webhook: t.arg({ type: WebhookInput, required: false }),
+      idempotencyKey: t.arg.string({ required: false }),
     },
-    resolve: (_root, args, ctx) => ctx.core.jobs.createUpscaleJob(ctx.em, requireActor(ctx), { ...args, assetId: String(args.assetId) }),
+    resolve: (_root, args, ctx) =>
+      submitJob(ctx, 'upscaleImage', args, (actor, body) => ctx.core.jobs.createUpscaleJob(ctx.em, actor, { ...body, assetId: String(body.assetId) })),
   }),
 );
 
@@ -274,14 +296,16 @@ builder.mutationField('generateVideo', (t) =>
   t.field({
     type: JobRef,
     args: { input: t.arg({ type: GenerateVideoInput, required: true }) },
-    resolve: async (_root, { input }, ctx) =>
-      ctx.core.jobs.createVideoJob(ctx.em, requireActor(ctx), {
-        ...input,
-        scenes: input.scenes ? await ctx.core.scenes.resolve(ctx.em, input.scenes.map((s) => ({ ...s, sceneProfileId: idOrNull(s.sceneProfileId) }))) : null,
-        imageAssetId: idOrNull(input.imageAssetId),
-        characterId: idOrNull(input.characterId),
-        projectId: idOrNull(input.projectId),
-      }),
+    resolve: (_root, { input }, ctx) =>
+      submitJob(ctx, 'generateVideo', input, async (actor, body) =>
+        ctx.core.jobs.createVideoJob(ctx.em, actor, {
+          ...body,
+          scenes: body.scenes ? await ctx.core.scenes.resolve(ctx.em, body.scenes.map((s) => ({ ...s, sceneProfileId: idOrNull(s.sceneProfileId) }))) : null,
+          imageAssetId: idOrNull(body.imageAssetId),
+          characterId: idOrNull(body.characterId),
+          projectId: idOrNull(body.projectId),
+        }),
+      ),
   }),
 );
 
@@ -290,11 +314,13 @@ builder.mutationField('synthesizeSpeech', (t) =>
     type: JobRef,
     args: { input: t.arg({ type: SynthesizeSpeechInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      ctx.core.jobs.createSpeechJob(ctx.em, requireActor(ctx), {
-        ...input,
-        emotion: input.emotion ? (input.emotion.toLowerCase() as 'neutral') : null,
-        format: input.format ? (input.format.toLowerCase() as 'wav') : null,
-      }),
+      submitJob(ctx, 'synthesizeSpeech', input, (actor, body) =>
+        ctx.core.jobs.createSpeechJob(ctx.em, actor, {
+          ...body,
+          emotion: body.emotion ? (body.emotion.toLowerCase() as 'neutral') : null,
+          format: body.format ? (body.format.toLowerCase() as 'wav') : null,
+        }),
+      ),
   }),
 );
 
@@ -303,11 +329,9 @@ builder.mutationField('generateTalkingHead', (t) =>
     type: JobRef,
     args: { input: t.arg({ type: GenerateTalkingHeadInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      ctx.core.jobs.createTalkingHeadJob(ctx.em, requireActor(ctx), {
-        ...input,
-        imageAssetId: String(input.imageAssetId),
-        audioAssetId: String(input.audioAssetId),
-      }),
+      submitJob(ctx, 'generateTalkingHead', input, (actor, body) =>
+        ctx.core.jobs.createTalkingHeadJob(ctx.em, actor, { ...body, imageAssetId: String(body.imageAssetId), audioAssetId: String(body.audioAssetId) }),
+      ),
   }),
 );
 

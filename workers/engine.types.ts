@@ -21,12 +21,18 @@ export interface EngineRun {
   saveAsset(asset: NewAsset): Promise<Asset>;
   /** Reads a stored asset (an upload or an earlier output) that the job refers to. */
   readAsset(assetId: string): Promise<{ asset: Asset; data: Buffer }>;
+  /** What the job was billed so far; the processor stores it with the job's outcome (success or failure). */
+  reportCost?(cost: number): void;
+  /** Facts the engine learnt that must be on the job while it runs (e.g. ComfyUI's prompt id); the processor stores them. */
+  annotate?(fields: Record<string, string | number | boolean | null>): Promise<void>;
 }
 
 export interface EngineOutput {
   assets: Asset[];
   /** Extra fields merged into the job's result. */
   extra?: Record<string, unknown>;
+  /** What the job cost (paid providers); stored on the job by the processor. */
+  cost?: number;
 }
 
 /** An engine runs some job names; a worker refuses to start if two of its engines claim the same name. */

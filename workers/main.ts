@@ -7,8 +7,12 @@ import { JobSweeper } from '../src/jobs/jobs.sweeper.ts';
 import { generationQueueName } from '../src/queue/queue.names.ts';
 import { createRedis } from '../src/queue/redis.connection.ts';
 import { handlersByJobName, loadEngines } from './engine.registry.ts';
+import { watchGiveUps } from './job.giveup.ts';
 import { createProcessor } from './job.processor.ts';
 import { startHeartbeat } from './heartbeat.ts';
+import { startWebhooks } from '../src/webhooks/webhook.runner.ts';
+import { startMaintenance } from '../src/storage/asset.retention.ts';
+import { capRunningPerUser } from '../src/jobs/jobs.user-cap.ts';
 
 const config = getConfig();
 const logger = createLogger('worker', config);
@@ -21,7 +25,7 @@ const connection = createRedis(requireUrls(config).redisUrl, 'worker');
 const runningJobs = new Set<string>();
 // One BullMQ worker per engine family, each on that family's own queue.
 const workers = [...loaded].map(([family, familyEngines]) => {
-  const worker = new Worker(generationQueueName(family), createProcessor(core, handlersByJobName(familyEngines), logger), {
+  const worker = new Worker(generationQueueName(family), capRunningPerUser(core, config.MAX_RUNNING_JOBS_PER_USER, createProcessor(core, handlersByJobName(familyEngines), logger)), {
     connection,
     prefix: config.QUEUE_PREFIX,
     // Provider jobs wait on remote APIs, not on this machine: BATCH_MAX_CONCURRENT of them run at once.
@@ -42,6 +46,9 @@ const workers = [...loaded].map(([family, familyEngines]) => {
   return worker;
 });
 await Promise.all(workers.map((w) => w.waitUntilReady()));
+const webhooks = await startWebhooks(core, connection, logger);
+const maintenance = await startMaintenance({ ...core, connection, prefix: config.QUEUE_PREFIX, retentionDays: config.ASSET_RETENTION_DAYS, log: logger });
+const stopGiveUps = await watchGiveUps(core, [...loaded.keys()], () => createRedis(requireUrls(config).redisUrl, 'worker'), logger);
 // BATCH_MAX_CONCURRENT bounds provider jobs across every worker, not per process: BullMQ keeps the cap in Redis.
 if (loaded.has('provider')) await core.queues.get('provider').setGlobalConcurrency(config.BATCH_MAX_CONCURRENT);
 await Promise.all(engines.map((e) => e.ready?.().catch(() => undefined)));
@@ -94,6 +101,9 @@ async function shutdown(signal: string) {
   }, 5_000).unref();
   await sweeper.stop();
   await heartbeat.stop();
+  await webhooks.close().catch(() => undefined);
+  await maintenance.close().catch(() => undefined);
+  await stopGiveUps();
   await Promise.all(engines.map((e) => e.close?.()));
   await core.close();
   process.exit(0);

@@ -164,7 +164,7 @@ export const Workers = graphql(`
       gpus { id name totalVram usedVram temperature utilization powerDraw }
       system { cpuPercent usedRam totalRam }
     }
-    queues { engine waiting active delayed failed }
+    queues { engine paused waiting running delayed failed }
   }
 `);
 
@@ -180,7 +180,7 @@ export const GpuTelemetry = graphql(`
 `);
 
 export const Queues = graphql(`
-  query SdkQueues { queues { engine waiting active delayed failed } }
+  query SdkQueues { queues { engine paused waiting running delayed failed } }
 `);
 
 export const Costs = graphql(`

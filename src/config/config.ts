@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ENGINE_FAMILIES } from '../queue/queue.names.ts';
@@ -6,6 +7,9 @@ import { readYamlFile, resolveConfigDir, SYSTEM_FILE, systemSettings } from './c
 import { systemConfigFile } from './config-files.schema.ts';
 import { loadEnvFile } from './env-file.ts';
 import { aliasNote, withAliases } from './env.aliases.ts';
+
+/** Sized to the machine: a builtin job renders on a thread of its own, so one job per core keeps every core busy. */
+export const defaultWorkerConcurrency = () => Math.min(64, Math.max(2, availableParallelism()));
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z
@@ -40,9 +44,14 @@ const envSchema = z.object({
   /** The video platform's YAML files (system_config.yaml, users/, projects/); default ./configs when it exists. */
   CONFIG_DIR: z.string().optional(),
   JWT_EXPIRES_IN_SECONDS: z.coerce.number().int().positive().default(3600),
+  /** How long a process may reuse a user or API key it read; changes reach every process at once through pubsub. */
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   ADMIN_USERNAME: z.string().min(1).default('admin'),
   ADMIN_PASSWORD: z.string().min(8, 'ADMIN_PASSWORD must be at least 8 characters').optional(),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Jobs one worker runs at once: one per core by default (each builtin render takes a thread), at least 2. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(defaultWorkerConcurrency()),
+  /** Database connections per process; by default enough for every job a worker may run at once, never fewer. */
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(500).optional(),
   WORKER_ENGINES: z.string().default('builtin,provider,comfyui'),
   /** How long a worker's hold on a job lasts without renewal: a worker that dies loses its jobs to others after this. */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
@@ -144,6 +153,32 @@ const envSchema = z.object({
   /** Who may introspect the schema and see "Did you mean …" hints; unset: everyone, but only signed-in callers in production. */
   GRAPHQL_INTROSPECTION: z.enum(['everyone', 'authenticated', 'nobody']).optional(),
   GRAPHQL_SUGGESTIONS: z.enum(['everyone', 'authenticated', 'nobody']).optional(),
+  /** Webhooks (see README "Webhooks"): loopback and private targets only when listed here (host or host:port). */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  /** Attempts in all, the first included; with the defaults the last retry comes about a day after the event. */
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
+  /** Delay before the first retry; each later one is WEBHOOK_RETRY_FACTOR times longer, ±25% jitter. */
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(5_000),
+  WEBHOOK_RETRY_FACTOR: z.coerce.number().min(1).max(20).default(5),
+  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(1).max(7 * 86_400_000).default(86_400_000),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Within a priority, users' jobs take turns (weighted round robin) instead of running in arrival order. */
+  FAIR_QUEUES: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** A user's share when an admin has set none (setUserQueueWeight): 1–12. */
+  FAIR_QUEUE_DEFAULT_WEIGHT: z.coerce.number().int().min(1).max(12).default(1),
+  /** At most this many of one user's jobs run at once across all workers; unset: no cap. */
+  MAX_RUNNING_JOBS_PER_USER: z.coerce.number().int().min(1).optional(),
+  /** How long an Idempotency-Key is remembered. */
+  IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
+  /** Files (and their rows) older than this many days are removed by a daily sweep; unset keeps them for ever. */
+  ASSET_RETENTION_DAYS: z.coerce.number().positive().optional(),
   READY_REQUIRES_WORKER: z
     .enum(['true', 'false'])
     .default('true')

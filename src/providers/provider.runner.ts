@@ -21,6 +21,8 @@ export interface ProviderRun {
   progress(fraction: number, message: string): void;
   note(message: string, level?: JobLogLevel): void;
   saveAsset(asset: NewAsset): Promise<Asset>;
+  /** Hands the job's cost to whoever stores the job (engines never write `jobs`). */
+  reportCost?(cost: number): void;
 }
 
 /** Waits longer than this for a provider's rpm slot, and the runner moves on to the next provider. */
@@ -42,7 +44,7 @@ export class ProviderRunner {
     this.limit = limit;
   }
 
-  async run(run: ProviderRun): Promise<{ assets: Asset[]; extra: Record<string, unknown> }> {
+  async run(run: ProviderRun): Promise<{ assets: Asset[]; extra: Record<string, unknown>; cost: number }> {
     const { job, em } = run;
     const input = job.input as unknown as ImageJobInput & { route?: StoredRoute };
     const route = input.route ?? (await this.providers.routeImage(em, input, false));
@@ -61,7 +63,7 @@ export class ProviderRunner {
           : { value: await this.produce(run, input, route), cached: false };
       } catch (error) {
         // A failed job still owes what its providers billed (e.g. the first of two DALL-E 3 calls).
-        await this.settleCost(em, job);
+        await this.settleCost(run);
         throw error;
       }
     }
@@ -79,15 +81,17 @@ export class ProviderRunner {
       const [mime, extension] = MIME[meta.format ?? ''] ?? ['image/png', 'png'];
       assets.push(await run.saveAsset({ kind: 'IMAGE', mime, extension, data, width: meta.width, height: meta.height }));
     }
-    const cost = await this.settleCost(em, job);
-    return { assets, extra: { ...result.value.extra, cached: result.cached, cost } };
+    const cost = await this.settleCost(run);
+    return { assets, extra: { ...result.value.extra, cached: result.cached, cost }, cost };
   }
 
   /** The job's cost is what its attempts were billed, all runs together. */
-  private async settleCost(em: EntityManager, job: Job): Promise<number> {
-    const [sum] = await em.getConnection().execute<{ cost: number }[]>(`select coalesce(sum(cost), 0)::float as cost from provider_attempts where job_id = ?`, [job.id]);
+  private async settleCost(run: ProviderRun): Promise<number> {
+    const [sum] = await run.em
+      .getConnection()
+      .execute<{ cost: number }[]>(`select coalesce(sum(cost), 0)::float as cost from provider_attempts where job_id = ?`, [run.job.id]);
     const cost = sum?.cost ?? 0;
-    await em.nativeUpdate(Job, { id: job.id }, { cost });
+    run.reportCost?.(cost);
     return cost;
   }
 

@@ -33,20 +33,30 @@ export interface ProviderAlertEvent {
   at: string;
 }
 
-/** Asks whichever worker runs the job to stop it. */
+/** Names what an API process must forget: one user, or one API key by its hash. */
+export interface AuthChange {
+  userId?: string;
+  keyHash?: string;
+  /** Many users changed at once (a configuration file applied): every cached user and key is dropped. */
+  all?: boolean;
+}
+
+/** Asks whichever worker runs the job to stop it (one channel for all jobs: each worker holds one subscription). */
 export interface CancelRequest {
   jobId: string;
 }
 
 /**
- * The typed map of every topic: `job`, `batch` and `cancel` are keyed by job or batch id; `jobs` is the
- * single stream of all jobs.
+ * The typed map of every topic: `job` and `batch` are keyed by job or batch id; `jobs` is the single stream
+ * of all jobs, `cancel` the single stream of cancel requests.
  */
 export interface PubSubEvents {
   job: JobEvent;
   jobs: JobEvent;
   batch: JobEvent;
   cancel: CancelRequest;
+  /** A user's role, settings or API keys changed: every API process drops what it cached of them. */
+  authChanged: AuthChange;
   /** Paid-provider alerts (low credits, provider down, failure rate, slow answers). */
   providerAlerts: ProviderAlertEvent;
   /** A provider's own notice that one of its tasks changed (PiAPI webhooks), keyed by the provider's task id. */
@@ -94,6 +104,21 @@ export class PubSub {
 
   async publish<T extends keyof PubSubEvents>(topic: T, key: string | undefined, payload: PubSubEvents[T]): Promise<void> {
     await this.publisher.publish(this.channel(topic, key), JSON.stringify(payload));
+  }
+
+  /**
+   * One payload on several channels, serialised once. The PUBLISHes are written back to back on one connection
+   * without waiting between them (a pipeline object would cost more than it saves), so one publisher's events
+   * never overtake each other.
+   */
+  async publishAll<T extends keyof PubSubEvents>(targets: { topic: T; key?: string }[], payload: PubSubEvents[T]): Promise<void> {
+    const message = JSON.stringify(payload);
+    await Promise.all(targets.map((target) => this.publisher.publish(this.channel(target.topic, target.key), message)));
+  }
+
+  /** A raw command beside a publish (e.g. a running average), sharing the publisher connection. */
+  get connection(): Redis {
+    return this.publisher;
   }
 
   async subscribe<T extends keyof PubSubEvents>(topic: T, key?: string): Promise<AsyncIterableIterator<PubSubEvents[T]>> {

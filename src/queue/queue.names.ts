@@ -26,3 +26,14 @@ export type GenerationJobName = (typeof GENERATION_JOB_NAMES)[JobKind];
 export interface GenerationPayload {
   jobId: string;
 }
+
+/** Outgoing user webhooks: one entry per delivery, retried with the delivery's own backoff. */
+export const WEBHOOK_QUEUE_NAME = 'webhook-delivery';
+export const WEBHOOK_JOB_NAME = 'deliver-webhook';
+export interface WebhookPayload {
+  deliveryId: string;
+}
+
+/** Scheduled housekeeping (the asset retention sweep). */
+export const MAINTENANCE_QUEUE_NAME = 'maintenance';
+export const RETENTION_JOB_NAME = 'sweep-expired-assets';

@@ -7,6 +7,8 @@ export type GenerationQueue = Queue<GenerationPayload>;
 
 /** One BullMQ queue per engine family over a shared connection. */
 export class GenerationQueues {
+  /** Where a user's job goes within its priority (src/jobs/jobs.fairness.ts); plain priority order without it. */
+  placement?: (queue: GenerationQueue, priority: number, userId: string) => Promise<number>;
   private readonly queues = new Map<EngineFamily, GenerationQueue>();
   private readonly connection: Redis;
   private readonly prefix: string;
@@ -51,14 +53,16 @@ export class GenerationQueues {
   }
 }
 
-type QueuedJob = Pick<Job, 'id' | 'kind' | 'priority' | 'attempt' | 'engine'>;
+type QueuedJob = Pick<Job, 'id' | 'kind' | 'priority' | 'attempt' | 'engine'> & Partial<Pick<Job, 'owner'>>;
 
 /** The queue entry of one attempt of a job: enqueueing the same attempt twice is a no-op. */
 export const queueJobId = (job: Pick<Job, 'id' | 'attempt'>) => (job.attempt ? `${job.id}_${job.attempt}` : job.id);
 
 /** Queue priority follows BullMQ: 1 runs first, 10 last. */
 export async function enqueueGeneration(queues: GenerationQueues, job: QueuedJob) {
-  await queues.of(job).add(GENERATION_JOB_NAMES[job.kind], { jobId: job.id }, { jobId: queueJobId(job), priority: job.priority });
+  const queue = queues.of(job);
+  const priority = queues.placement && job.owner ? await queues.placement(queue, job.priority, job.owner.id) : job.priority;
+  await queue.add(GENERATION_JOB_NAMES[job.kind], { jobId: job.id }, { jobId: queueJobId(job), priority });
 }
 
 /** Removes a job's queue entry if it is still waiting; a running (locked) entry stays and is stopped by its worker. */

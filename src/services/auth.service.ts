@@ -5,6 +5,7 @@ import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { z } from 'zod';
 import { ApiKey } from '../db/entities/api-key.entity.ts';
 import { User } from '../db/entities/user.entity.ts';
+import { AuthCache } from './auth.cache.ts';
 import { API_SCOPES, type Actor, type ApiScope, hasScope, isAdmin, scopesForRole } from './actor.ts';
 import { forbidden, notFound, unauthenticated } from './errors.ts';
 import { isUuid, parseInput } from './validation.ts';
@@ -43,10 +44,13 @@ const apiKeyInput = z.object({
 export class AuthService {
   private readonly key: Uint8Array;
   private readonly settings: AuthSettings;
+  /** Users and keys as last read; a request that finds them here reads nothing from the database. */
+  readonly cache: AuthCache;
 
-  constructor(settings: AuthSettings) {
+  constructor(settings: AuthSettings, cache = new AuthCache({})) {
     this.settings = settings;
     this.key = new TextEncoder().encode(settings.jwtSecret);
+    this.cache = cache;
   }
 
   async login(em: EntityManager, rawInput: { username: string; password: string }): Promise<LoginResult> {
@@ -94,18 +98,20 @@ export class AuthService {
       if (error instanceof joseErrors.JWTExpired) throw unauthenticated('Token expired; log in again');
       throw unauthenticated('Invalid token');
     }
-    const user = subject ? await em.findOne(User, { id: subject }) : null;
+    // The signature vouches for the subject; the cached user still catches a deleted user or a changed role.
+    const user = subject && isUuid(subject) ? await this.cache.user(em, subject) : null;
     if (!user) throw unauthenticated('Invalid token');
     return { userId: user.id, username: user.username, role: user.role, scopes: scopesForRole(user.role), via: 'jwt' };
   }
 
   private async authenticateApiKey(em: EntityManager, secret: string): Promise<Actor> {
     const digest = sha256(secret);
-    const key = await em.findOne(ApiKey, { hash: digest }, { populate: ['user'] });
+    const key = await this.cache.apiKey(em, digest);
     if (!key || !timingSafeEqual(Buffer.from(key.hash), Buffer.from(digest))) throw unauthenticated('Invalid API key');
     if (key.revokedAt) throw unauthenticated('API key has been revoked');
     const now = new Date();
     if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      key.lastUsedAt = now;
       await em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: now });
     }
     const user = key.user;
@@ -152,6 +158,7 @@ export class AuthService {
     if (key.user.id !== actor.userId && !isAdmin(actor)) throw notFound('API key', id);
     key.revokedAt ??= new Date();
     await em.flush();
+    await this.cache.changed({ keyHash: key.hash });
     return key;
   }
 }

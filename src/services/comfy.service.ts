@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { flushUnique } from '../db/unique.flush.ts';
+import { jobQueries } from '../jobs/jobs.query.ts';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ComfyPool } from '../comfy/comfy.pool.ts';
@@ -200,9 +201,8 @@ export class ComfyService {
   /** The job behind a ComfyUI prompt id (any of its dispatches' ids is recorded on the job as it runs). */
   async status(em: EntityManager, actor: Actor, promptId: string): Promise<ComfyPromptStatus> {
     if (!/^[A-Za-z0-9-]{1,64}$/.test(promptId)) throw badInput('promptId is not a ComfyUI prompt id', { field: 'promptId' });
-    const [row] = await em
-      .getConnection()
-      .execute<{ id: string }[]>(`select id from jobs where engine = 'comfyui' and input ->> 'promptId' = ? order by created_at desc limit 1`, [promptId]);
+    const query = jobQueries.byComfyPrompt(promptId);
+    const [row] = await em.execute<{ id: string }[]>(query.sql, query.params);
     if (!row) throw notFound('ComfyUI prompt', promptId);
     const job = await this.jobs.getJob(em, actor, row.id);
     const input = job.input as unknown as WorkflowJobInput;

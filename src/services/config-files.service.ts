@@ -7,6 +7,7 @@ import { Character } from '../db/entities/character.entity.ts';
 import { ProjectPreset } from '../db/entities/project-preset.entity.ts';
 import { SceneProfile } from '../db/entities/scene-profile.entity.ts';
 import { User } from '../db/entities/user.entity.ts';
+import type { AuthCache } from './auth.cache.ts';
 import { isUuid } from './validation.ts';
 
 export interface ApplyReport {
@@ -104,6 +105,7 @@ export interface ConfigFilesOptions {
   dir: string;
   orm: Orm;
   log: Logger;
+  authCache?: AuthCache;
   /** Calls `onChange` whenever something under `dir` may have changed; returns a stop function. Default: fs.watch. */
   watch?: (dir: string, onChange: () => void) => () => void;
   /** What system_config.yaml said when the process started; a later change to it needs a restart. */
@@ -187,6 +189,8 @@ export class ConfigFilesService {
 
   private async apply(snapshot: ConfigSnapshot): Promise<ApplyReport> {
     const report = await applyConfigSnapshot(this.options.orm.em.fork(), snapshot);
+    // Quotas live on user rows that every process caches: the new ones must reach them all now.
+    await this.options.authCache?.changed({ all: true });
     for (const warning of report.warnings) this.options.log.warn(warning);
     Object.assign(this.status, { loadedAt: new Date(), warnings: report.warnings });
     return report;

@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'INTERNAL_SERVER_ERROR'
   | 'QUOTA_EXCEEDED'
   | 'RATE_LIMITED'
-  | 'RESOURCE_ERROR';
+  | 'RESOURCE_ERROR'
+  | 'IDEMPOTENCY_KEY_REUSED';
 
 /** A failure the caller can act on; each face maps `code` to its own error shape. */
 export class AppError extends Error {

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { Asset, type AssetKind } from '../db/entities/asset.entity.ts';
@@ -7,8 +7,15 @@ import { FINAL_JOB_STATUSES, JOB_KINDS, JOB_STATUSES, Job, type JobKind, type Jo
 import { JobLog } from '../db/entities/job-log.entity.ts';
 import { User } from '../db/entities/user.entity.ts';
 import type { JobEvent, PubSub } from '../pubsub/pubsub.ts';
+
+export { jobEvent, publishJobEvent };
+export type { QueueInfo };
 import { ENGINE_FAMILIES, type EngineFamily, isEngineFamily } from '../queue/queue.names.ts';
 import { dequeueGeneration, enqueueGeneration, type GenerationQueues } from '../queue/queue.producer.ts';
+import { jobEvent, publishJobEvent } from '../jobs/jobs.events.ts';
+import { jobQueries, type QueueInfo, type QueueInfoReader } from '../jobs/jobs.query.ts';
+import { jobsRepository, toJob } from '../jobs/jobs.repository.ts';
+import { enginesFor } from '../jobs/jobs.state.ts';
 import { type Actor, canSeeOwnedBy, isAdmin } from './actor.ts';
 import { AppError, badInput, forbidden, notFound } from './errors.ts';
 import {
@@ -63,11 +70,6 @@ const jobFilter = z.object({
   batchId: z.uuid().nullish(),
 });
 
-export interface QueueInfo {
-  queuePosition: number | null;
-  etaSeconds: number | null;
-}
-
 export interface JobStats {
   total: number;
   byStatus: { status: JobStatus; count: number }[];
@@ -90,35 +92,11 @@ export interface BatchProgress {
 
 export const isFinalStatus = (status: JobStatus) => FINAL_JOB_STATUSES.includes(status);
 
-export function jobEvent(job: Job, extra: Partial<JobEvent> = {}): JobEvent {
-  return {
-    jobId: job.id,
-    ownerId: job.owner.id,
-    kind: job.kind,
-    status: job.status,
-    progress: job.progress,
-    message: job.statusMessage ?? null,
-    result: job.result ?? null,
-    errorCode: job.errorCode ?? null,
-    errorMessage: job.errorMessage ?? null,
-    batchId: job.batch?.id ?? null,
-    queuePosition: null,
-    etaSeconds: null,
-    at: new Date().toISOString(),
-    ...extra,
-  };
-}
 
-/** Publishes one change of a job to its own topic, its batch's, and the stream of all jobs. */
-export async function publishJobEvent(pubsub: PubSub, event: JobEvent): Promise<void> {
-  await Promise.all([
-    pubsub.publish('job', event.jobId, event),
-    pubsub.publish('jobs', undefined, event),
-    event.batchId ? pubsub.publish('batch', event.batchId, event) : undefined,
-  ]);
+interface Quota {
+  kind: 'IMAGE' | 'VIDEO';
+  check: () => Promise<void> | undefined;
 }
-
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export interface Submission {
   kind: JobKind;
@@ -132,6 +110,7 @@ export interface Submission {
 
 export class JobService {
   private readonly queues: GenerationQueues;
+  private readonly queueInfoReader: QueueInfoReader | undefined;
   private readonly pubsub: PubSub;
   private readonly profiles: ProfileService;
   private readonly defaultEngine: EngineFamily;
@@ -141,6 +120,8 @@ export class JobService {
 
   constructor(deps: {
     queues: GenerationQueues;
+    /** Queue position and ETA at read time (none without it). */
+    queueInfo?: QueueInfoReader;
     pubsub: PubSub;
     profiles: ProfileService;
     defaultEngine?: EngineFamily;
@@ -151,6 +132,7 @@ export class JobService {
     providers?: ProviderService;
   }) {
     this.queues = deps.queues;
+    this.queueInfoReader = deps.queueInfo;
     this.pubsub = deps.pubsub;
     this.profiles = deps.profiles;
     this.defaultEngine = deps.defaultEngine ?? 'builtin';
@@ -159,11 +141,18 @@ export class JobService {
     this.providers = deps.providers;
   }
 
-  /** The request's engine, else its project's default, else the configured default. */
-  private engineFor(requested: string | null | undefined, projectDefault: string | null | undefined): EngineFamily {
+  /**
+   * The request's engine, else its project's default, else the configured default; refused here when it
+   * cannot run this kind of job, rather than failing later on a worker.
+   */
+  private engineFor(kind: JobKind, requested: string | null | undefined, projectDefault: string | null | undefined): EngineFamily {
     const engine = requested ?? projectDefault ?? this.defaultEngine;
     if (!isEngineFamily(engine)) {
       throw badInput(`Unknown engine "${engine}". Available: ${ENGINE_FAMILIES.join(', ')}`, { field: 'engine' });
+    }
+    const able = enginesFor(kind);
+    if (!able.includes(engine)) {
+      throw badInput(`The ${engine} engine cannot run ${kind} jobs. Engines that can: ${able.join(', ')}`, { field: 'engine', engines: [...able] });
     }
     return engine;
   }
@@ -194,7 +183,7 @@ export class JobService {
     };
     // Naming a local model means the onnx engine unless the request says otherwise.
     // Naming a provider means the paid providers, as naming a local model means onnx.
-    const family = this.engineFor(engine ?? (request.providerId ? 'provider' : request.model ? 'onnx' : null), applied.engine);
+    const family = this.engineFor('IMAGE', engine ?? (request.providerId ? 'provider' : request.model ? 'onnx' : null), applied.engine);
     if (family === 'provider' && this.providers) {
       Object.assign(input, { route: await this.providers.routeImage(em, input, applied.seed != null) });
     }
@@ -207,8 +196,8 @@ export class JobService {
   async createImageJob(em: EntityManager, actor: Actor, raw: GenerateImageInput): Promise<Job> {
     const resolved = await this.resolveImage(em, raw);
     if (resolved.input.initImageAssetId) await this.requireAsset(em, actor, resolved.input.initImageAssetId, 'IMAGE', 'initImageAssetId');
-    const quota = () => this.quotas?.checkImages(em, actor, [{ width: resolved.input.width, height: resolved.input.height, count: resolved.input.numImages }]);
-    return this.submit(em, actor, resolved, quota);
+    const check = () => this.quotas?.checkImages(em, actor, [{ width: resolved.input.width, height: resolved.input.height, count: resolved.input.numImages }]);
+    return this.submit(em, actor, resolved, { kind: 'IMAGE', check });
   }
 
   /** An IMAGE job on the onnx engine that upscales a stored image with an ESRGAN-family pack. */
@@ -251,9 +240,9 @@ export class JobService {
       input.upscaleModel = await this.videoUpscaler(width, height, engine === 'onnx');
     }
     // An upscale a live worker can do sends the video to the onnx engine, which renders and then upscales.
-    const family = this.engineFor(engine ?? (input.upscaleModel ? 'onnx' : null), applied.engine);
-    const quota = () => this.quotas?.checkVideo(em, actor, { width, height, frames: totalFrames, durationSeconds: totalFrames / fps });
-    return this.submit(em, actor, { kind: 'VIDEO', input, priority, timeout, prompt: input.prompt, engine: family }, quota);
+    const family = this.engineFor('VIDEO', engine ?? (input.upscaleModel ? 'onnx' : null), applied.engine);
+    const check = () => this.quotas?.checkVideo(em, actor, { width, height, frames: totalFrames, durationSeconds: totalFrames / fps });
+    return this.submit(em, actor, { kind: 'VIDEO', input, priority, timeout, prompt: input.prompt, engine: family }, { kind: 'VIDEO', check });
   }
 
   /**
@@ -282,7 +271,7 @@ export class JobService {
       });
     }
     const stored: SpeechJobInput = input;
-    const family = this.engineFor(engine ?? (piper ? 'onnx' : null), null);
+    const family = this.engineFor('SPEECH', engine ?? (piper ? 'onnx' : null), null);
     return this.submit(em, actor, { kind: 'SPEECH', input: stored, priority, timeout, prompt: input.text, engine: family });
   }
 
@@ -300,7 +289,7 @@ export class JobService {
       guidanceScale: config.guidanceScale,
       inferenceSteps: config.inferenceSteps,
     };
-    return this.submit(em, actor, { kind: 'TALKING_HEAD', input, priority, timeout, prompt: null, engine: this.engineFor(engine, null) });
+    return this.submit(em, actor, { kind: 'TALKING_HEAD', input, priority, timeout, prompt: null, engine: this.engineFor('TALKING_HEAD', engine, null) });
   }
 
   /** Validates every request first, so a batch is accepted whole or refused whole. */
@@ -315,86 +304,104 @@ export class JobService {
         throw error;
       }
     }
-    const quota = () => this.quotas?.checkImages(em, actor, resolved.map((r) => ({ width: r.input.width, height: r.input.height, count: r.input.numImages })));
-    const { batch, jobs } = await this.store(em, quota, () => {
-      const batch = em.create(Batch, {
+    const check = () => this.quotas?.checkImages(em, actor, resolved.map((r) => ({ width: r.input.width, height: r.input.height, count: r.input.numImages })));
+    const batch = em.create(
+      Batch,
+      {
+        id: randomUUID(),
         owner: em.getReference(User, actor.userId),
         priority: batchInput.priority,
         metadata: batchInput.metadata ?? null,
         total: resolved.length,
-      });
-      return { batch, jobs: resolved.map((r) => this.newJob(em, actor, { ...r, batch })) };
-    });
+        createdAt: new Date(),
+      },
+      { persist: false },
+    );
+    const jobs = resolved.map((r) => this.newJob(em, actor, { ...r, batch }));
+    // A batch and its jobs are stored whole or not at all, so always in a transaction.
+    await this.store(em, actor, { kind: 'IMAGE', check }, jobs, batch);
     await Promise.all(jobs.map((job) => this.enqueue(em, job)));
     return batch;
   }
 
   /**
-   * Creates rows and writes them. With a quota check, the check and the insert share one transaction in which
-   * the check holds the user's quota lock, so two requests at the limit cannot both count the same room.
+   * Writes new rows. The common case is one INSERT on one connection. Only a daily limit needs a transaction:
+   * its check holds the user's quota lock until commit, so two requests at the limit cannot both count the same
+   * room.
    */
-  private async store<T>(em: EntityManager, check: (() => Promise<void> | undefined) | undefined, create: () => T): Promise<T> {
-    if (!check) {
-      const created = create();
-      await em.flush();
-      return created;
+  private async store(em: EntityManager, actor: Actor, quota: Quota | undefined, jobs: Job[], batch?: Batch): Promise<void> {
+    const daily = quota && this.quotas ? await this.quotas.hasDailyLimit(em, actor, quota.kind) : false;
+    if (!daily && !batch) {
+      await quota?.check();
+      await jobsRepository.insert(em, jobs);
+      return;
     }
     await em.begin();
     try {
-      await check();
-      const created = create();
+      await quota?.check();
+      if (batch) await em.insert(Batch, batch);
+      await jobsRepository.insert(em, jobs);
       await em.commit();
-      return created;
     } catch (error) {
       await em.rollback();
       throw error;
     }
   }
 
+  /** A new job with every column set here, so storing it needs no RETURNING and no re-read. */
   private newJob(em: EntityManager, actor: Actor, submission: Submission): Job {
-    return em.create(Job, {
-      kind: submission.kind,
-      input: submission.input as Record<string, unknown>,
-      priority: submission.priority,
-      timeoutSeconds: submission.timeout,
-      prompt: submission.prompt,
-      engine: submission.engine,
-      batch: submission.batch ?? null,
-      owner: em.getReference(User, actor.userId),
-    });
+    return em.create(
+      Job,
+      {
+        id: randomUUID(),
+        kind: submission.kind,
+        status: 'QUEUED',
+        progress: 0,
+        input: submission.input as Record<string, unknown>,
+        priority: submission.priority,
+        timeoutSeconds: submission.timeout,
+        prompt: submission.prompt,
+        engine: submission.engine,
+        cost: 0,
+        attempt: 0,
+        batch: submission.batch ?? null,
+        owner: em.getReference(User, actor.userId),
+        createdAt: new Date(),
+      },
+      { persist: false },
+    );
   }
 
   /** Stores and queues a job whose input another service (e.g. ComfyService) has already validated. */
   async submitValidated(em: EntityManager, actor: Actor, submission: Submission): Promise<Job> {
+    this.engineFor(submission.kind, submission.engine, null);
     return this.submit(em, actor, submission);
   }
 
-  private async submit(em: EntityManager, actor: Actor, submission: Submission, quota?: () => Promise<void> | undefined): Promise<Job> {
-    const job = await this.store(em, quota, () => this.newJob(em, actor, submission));
+  private async submit(em: EntityManager, actor: Actor, submission: Submission, quota?: Quota): Promise<Job> {
+    const job = this.newJob(em, actor, submission);
+    await this.store(em, actor, quota, [job]);
     await this.enqueue(em, job);
     return job;
   }
 
-  /** Queues a stored job; if the queue cannot take it, the row says so rather than vanishing. */
+  /**
+   * Announces and queues a stored job. QUEUED goes out on the same Redis connection just before the queue entry,
+   * so no worker can start (and announce PROCESSING) before it. If the queue cannot take the job, the row says so
+   * rather than vanishing.
+   */
   private async enqueue(em: EntityManager, job: Job): Promise<void> {
+    const announced = publishJobEvent(this.pubsub, jobEvent(job)).catch(() => undefined);
     try {
       await enqueueGeneration(this.queues, job);
     } catch (error) {
-      Object.assign(job, {
-        status: 'FAILED',
-        errorCode: 'QUEUE_UNAVAILABLE',
-        errorMessage: 'The job queue is unavailable; the job was not queued. Retry later.',
-        finishedAt: new Date(),
-      });
-      await em.flush();
-      throw new AppError('SERVICE_UNAVAILABLE', job.errorMessage!, { jobId: job.id, cause: (error as Error).message });
+      await announced;
+      const message = 'The job queue is unavailable; the job was not queued. Retry later.';
+      const row = await jobsRepository.fail(em, job.id, 'QUEUE_UNAVAILABLE', message);
+      if (row) await publishJobEvent(this.pubsub, jobEvent(toJob(em, row))).catch(() => undefined);
+      throw new AppError('SERVICE_UNAVAILABLE', message, { jobId: job.id, cause: (error as Error).message });
     }
-    await this.publish(em, job);
-  }
-
-  private async publish(em: EntityManager, job: Job): Promise<void> {
-    const info = job.status === 'QUEUED' ? await this.queueInfo(em, job) : { queuePosition: null, etaSeconds: null };
-    await publishJobEvent(this.pubsub, jobEvent(job, info)).catch(() => undefined);
+    await announced;
   }
 
   private async requireAsset(em: EntityManager, actor: Actor, id: string, kind: AssetKind, field: string): Promise<Asset> {
@@ -408,47 +415,35 @@ export class JobService {
 
   async cancelJob(em: EntityManager, actor: Actor, id: string): Promise<Job> {
     const job = await this.getJob(em, actor, id);
-    const cancelled = await em.nativeUpdate(
-      Job,
-      { id, status: { $in: ['QUEUED', 'PROCESSING'] } },
-      { status: 'CANCELLED', statusMessage: 'Cancelled', finishedAt: new Date() },
-    );
-    if (!cancelled) throw new AppError('CONFLICT', `Job ${id} is already ${job.status} and cannot be cancelled`, { status: job.status });
+    const row = await jobsRepository.cancel(em, id);
+    if (!row) throw new AppError('CONFLICT', `Job ${id} is already ${job.status} and cannot be cancelled`, { status: job.status });
+    const cancelled = toJob(em, row);
     // A waiting entry is removed; a running one is locked by its worker, which stops at its next step.
-    await dequeueGeneration(this.queues, job).catch(() => false);
-    await this.pubsub.publish('cancel', id, { jobId: id }).catch(() => undefined);
-    await em.refresh(job);
-    await this.publish(em, job);
-    return job;
+    await dequeueGeneration(this.queues, cancelled).catch(() => false);
+    await this.pubsub.publish('cancel', undefined, { jobId: id }).catch(() => undefined);
+    await publishJobEvent(this.pubsub, jobEvent(cancelled)).catch(() => undefined);
+    return cancelled;
   }
 
   async retryJob(em: EntityManager, actor: Actor, id: string): Promise<Job> {
     const job = await this.getJob(em, actor, id);
-    if (job.status !== 'FAILED' && job.status !== 'CANCELLED') {
+    const row = await jobsRepository.retry(em, id);
+    if (!row) {
       throw new AppError('CONFLICT', `Only failed or cancelled jobs can be retried; job ${id} is ${job.status}`, { status: job.status });
     }
-    Object.assign(job, {
-      status: 'QUEUED',
-      progress: 0,
-      statusMessage: `Retry ${job.attempt + 1}`,
-      result: null,
-      errorCode: null,
-      errorMessage: null,
-      startedAt: null,
-      finishedAt: null,
-      stepDurationsMs: null,
-      attempt: job.attempt + 1,
-    });
-    await em.flush();
-    await this.enqueue(em, job);
-    return job;
+    const queued = toJob(em, row);
+    await this.enqueue(em, queued);
+    return queued;
   }
 
   /**
    * Waits until the job reaches a final state or `timeoutMs` passes, and returns the job as it then is
    * (the REST faces answer synchronously when the client is willing to wait).
    */
-  async awaitJob(em: EntityManager, actor: Actor, id: string, timeoutMs: number): Promise<Job> {
+  async awaitJob(em: EntityManager, actor: Actor, jobOrId: Job | string, timeoutMs: number): Promise<Job> {
+    // Not waiting: the job just submitted is what the client gets, without reading it back.
+    if (timeoutMs <= 0 && typeof jobOrId !== 'string') return jobOrId;
+    const id = typeof jobOrId === 'string' ? jobOrId : jobOrId.id;
     if (timeoutMs > 0) {
       const events = await this.watchJob(em, actor, id);
       let timer: NodeJS.Timeout | undefined;
@@ -479,19 +474,8 @@ export class JobService {
   async listJobs(em: EntityManager, actor: Actor, args: JobFilter): Promise<Page<Job>> {
     const { limit, after } = parsePageArgs(args);
     const filter = parseInput(jobFilter, args);
-    const where: FilterQuery<Job>[] = [];
-    if (!isAdmin(actor)) where.push({ owner: actor.userId });
-    if (filter.status) where.push({ status: filter.status });
-    if (filter.kind) where.push({ kind: filter.kind });
-    if (filter.engine) where.push({ engine: filter.engine });
-    if (filter.batchId) where.push({ batch: filter.batchId });
-    if (filter.search) where.push({ prompt: { $ilike: `%${escapeLike(filter.search)}%` } });
-    if (filter.createdAfter) where.push({ createdAt: { $gte: filter.createdAfter } });
-    if (filter.createdBefore) where.push({ createdAt: { $lt: filter.createdBefore } });
-    const oldestFirst = filter.order === 'OLDEST';
-    if (after) where.push(keysetAfter(after, oldestFirst));
-    const direction = oldestFirst ? 'asc' : 'desc';
-    const rows = await em.find(Job, { $and: where }, { orderBy: { createdAt: direction, id: direction }, limit: limit + 1 });
+    const query = jobQueries.list({ ...filter, ownerId: isAdmin(actor) ? null : actor.userId, oldestFirst: filter.order === 'OLDEST', after, limit: limit + 1 });
+    const rows = (await em.execute<Record<string, unknown>[]>(query.sql, query.params)).map((row) => toJob(em, row));
     return toPage(rows, limit, after !== null);
   }
 
@@ -507,10 +491,8 @@ export class JobService {
 
   async stats(em: EntityManager, actor: Actor, everyone: boolean): Promise<JobStats> {
     if (everyone && !isAdmin(actor)) throw forbidden('Only admins can see everyone’s statistics');
-    const rows = await em.getConnection().execute<{ status: JobStatus; kind: JobKind; count: number }[]>(
-      `select status, kind, count(*)::int as count from jobs ${everyone ? '' : 'where owner_id = ?'} group by status, kind`,
-      everyone ? [] : [actor.userId],
-    );
+    const query = jobQueries.stats(everyone ? null : actor.userId);
+    const rows = await em.execute<{ status: JobStatus; kind: JobKind; count: number }[]>(query.sql, query.params);
     const sum = <K extends string>(key: (r: (typeof rows)[number]) => K, keys: readonly K[]) =>
       keys.map((k) => ({ key: k, count: rows.filter((r) => key(r) === k).reduce((s, r) => s + Number(r.count), 0) }));
     return {
@@ -525,34 +507,10 @@ export class JobService {
     return em.find(JobLog, { job: id }, { orderBy: { id: 'asc' } });
   }
 
-  /** Where a queued job stands, and when a job should finish, from recent run times of its kind. */
-  async queueInfo(em: EntityManager, job: Job): Promise<QueueInfo> {
-    if (isFinalStatus(job.status)) return { queuePosition: null, etaSeconds: null };
-    const conn = em.getConnection();
-    const [recent] = await conn.execute<{ avg_ms: number | null }[]>(
-      `select avg(extract(epoch from (finished_at - started_at)) * 1000)::float as avg_ms from (
-         select finished_at, started_at from jobs where kind = ? and status = 'COMPLETED' and started_at is not null
-         order by finished_at desc limit 20) recent`,
-      [job.kind],
-    );
-    const averageMs = recent?.avg_ms ?? null;
-    if (job.status === 'PROCESSING') {
-      const elapsed = Date.now() - (job.startedAt?.getTime() ?? Date.now());
-      if (job.progress > 0) return { queuePosition: null, etaSeconds: Math.round((elapsed * (100 - job.progress)) / job.progress / 1000) };
-      return { queuePosition: null, etaSeconds: averageMs === null ? null : Math.max(0, Math.round((averageMs - elapsed) / 1000)) };
-    }
-    const [ahead] = await conn.execute<{ ahead: number; running: number }[]>(
-      `select
-         (select count(*)::int from jobs where status = 'QUEUED' and (priority < ? or (priority = ? and created_at < ?))) as ahead,
-         (select count(*)::int from jobs where status = 'PROCESSING') as running`,
-      [job.priority, job.priority, job.createdAt],
-    );
-    const position = ahead?.ahead ?? 0;
-    const slots = Math.max(1, ahead?.running ?? 1);
-    return {
-      queuePosition: position,
-      etaSeconds: averageMs === null ? null : Math.round(((Math.floor(position / slots) + 1) * averageMs) / 1000),
-    };
+  /** Where a queued job stands, and when a job should finish: read from BullMQ and Redis, never from `jobs`. */
+  async queueInfo(_em: EntityManager, job: Job): Promise<QueueInfo> {
+    if (!this.queueInfoReader || isFinalStatus(job.status)) return { queuePosition: null, etaSeconds: null };
+    return this.queueInfoReader.read(job).catch(() => ({ queuePosition: null, etaSeconds: null }));
   }
 
   /* ---- batches ---- */
@@ -565,13 +523,8 @@ export class JobService {
   }
 
   async batchProgress(em: EntityManager, batch: Batch): Promise<BatchProgress> {
-    const rows = await em
-      .getConnection()
-      .execute<{ status: JobStatus; n: number; progress: number; cost: number }[]>(
-        `select status, count(*)::int as n, coalesce(sum(progress), 0)::int as progress, coalesce(sum(cost), 0)::float as cost
-         from jobs where batch_id = ? group by status`,
-        [batch.id],
-      );
+    const query = jobQueries.batchProgress(batch.id);
+    const rows = await em.execute<{ status: JobStatus; n: number; progress: number; cost: number }[]>(query.sql, query.params);
     const count = (status: JobStatus) => rows.find((r) => r.status === status)?.n ?? 0;
     const counts = {
       queued: count('QUEUED'),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { quotaFields } from '../config/quota.fields.ts';
 import { User } from '../db/entities/user.entity.ts';
 import { type Actor, isAdmin } from './actor.ts';
+import type { AuthCache } from './auth.cache.ts';
 import { AppError } from './errors.ts';
 import { assertEditable } from './config-source.ts';
 import { getUser } from './user.service.ts';
@@ -46,14 +47,24 @@ const exceeded = (limit: keyof QuotaLimits, message: string, extra: Record<strin
  */
 export class QuotaService {
   private readonly defaults: QuotaLimits;
+  private readonly cache: AuthCache | undefined;
 
-  constructor(defaults: QuotaLimits) {
+  constructor(defaults: QuotaLimits, cache?: AuthCache) {
     this.defaults = defaults;
+    this.cache = cache;
   }
 
   async limitsFor(em: EntityManager, userId: string): Promise<QuotaLimits> {
+    if (this.cache) return this.merge((await this.cache.user(em, userId))?.settings ?? null);
     const user = await em.findOne(User, { id: userId });
     return this.merge(user?.settings ?? null);
+  }
+
+  /** Whether a submission of this kind counts against a daily limit (and so must store its job in a transaction). */
+  async hasDailyLimit(em: EntityManager, actor: Actor, kind: 'IMAGE' | 'VIDEO'): Promise<boolean> {
+    if (isAdmin(actor)) return false;
+    const limits = await this.limitsFor(em, actor.userId);
+    return (kind === 'IMAGE' ? limits.imagesPerDay : limits.videosPerDay) !== null;
   }
 
   private merge(settings: Record<string, unknown> | null): QuotaLimits {
@@ -76,6 +87,7 @@ export class QuotaService {
     }
     user.settings = { ...(user.settings ?? {}), quota: next };
     await em.flush();
+    await this.cache?.changed({ userId });
     return this.limitsFor(em, userId);
   }
 

@@ -43,7 +43,9 @@ export class FileUrlSigner {
     if (typeof value === 'string') {
       const match = UNSIGNED_FILE_URL.exec(value);
       if (!match) return value;
-      return (match[1] ? this.signed(value, match[2]!) : this.url(match[2]!, base)) as T;
+      if (!match[1]) return this.url(match[2]!, base) as T;
+      // An absolute URL is ours when it names this API as the client reached it, or PUBLIC_URL.
+      return (match[1] === base || match[1] === this.publicUrl ? this.signed(value, match[2]!) : value) as T;
     }
     if (Array.isArray(value)) return value.map((item) => this.signAll(item, base)) as T;
     if (value && typeof value === 'object') {

@@ -188,7 +188,7 @@ describe('ComfyUI workflows end to end', () => {
     const jobs = [(await execute(sdxl())).data!.executeComfyWorkflow, (await execute(sdxl())).data!.executeComfyWorkflow];
     const ids = jobs.map((j) => j.input.promptId);
     // Both jobs run in Atelier; on the server the prompt queued first runs and the other waits behind it.
-    await expect.poll(() => comfy.prompts.filter((p) => ids.includes(p.promptId)).length, { timeout: 5000 }).toBe(2);
+    await expect.poll(() => comfy.prompts.filter((p) => ids.includes(p.promptId)).length, { timeout: 20_000 }).toBe(2);
     const order = comfy.prompts.filter((p) => ids.includes(p.promptId)).map((p) => p.promptId);
     const running = jobs.find((j) => j.input.promptId === order[0])!;
     const waiting = jobs.find((j) => j.input.promptId === order[1])!;
@@ -196,14 +196,14 @@ describe('ComfyUI workflows end to end', () => {
 
     const cancelWaiting = await gql<{ cancelJob: { status: string } }, unknown>(system.url, CANCEL, { id: waiting.id }, user.token);
     expect(cancelWaiting.data!.cancelJob.status).toBe('CANCELLED');
-    await expect.poll(() => comfy.deletes, { timeout: 5000 }).toContainEqual([waiting.input.promptId]);
+    await expect.poll(() => comfy.deletes, { timeout: 20_000 }).toContainEqual([waiting.input.promptId]);
 
     const cancelRunning = await gql<{ cancelJob: { status: string } }, unknown>(system.url, CANCEL, { id: running.id }, user.token);
     expect(cancelRunning.data!.cancelJob.status).toBe('CANCELLED');
-    await expect.poll(() => comfy.interrupts.filter((i) => ids.includes(i.promptId!)), { timeout: 5000 }).toEqual([
+    await expect.poll(() => comfy.interrupts.filter((i) => ids.includes(i.promptId!)), { timeout: 20_000 }).toEqual([
       { promptId: running.input.promptId, running: running.input.promptId },
     ]);
-    await expect.poll(() => comfy.history.get(running.input.promptId)?.status, { timeout: 5000 }).toMatchObject({ status_str: 'error' });
+    await expect.poll(() => comfy.history.get(running.input.promptId)?.status, { timeout: 20_000 }).toMatchObject({ status_str: 'error' });
     expect(comfy.history.has(waiting.input.promptId)).toBe(false);
     const stopped = await details(running.id);
     expect(stopped.status).toBe('CANCELLED');

@@ -86,6 +86,8 @@ describe('document 003 configuration: .env and YAML files, through the real API'
       dir: configs,
       orm: core.orm,
       log: createLogger('config-test', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+      // What it applies reaches the API process's caches, as the API's own reader's changes do.
+      authCache: core.auth.cache,
       watch: (_dir, onChange) => {
         reloadNow = onChange;
         return () => undefined;
@@ -253,7 +255,7 @@ describe('document 003 configuration: .env and YAML files, through the real API'
     expect((await getJson(`${url}/api/v1/tasks/00000000-0000-4000-8000-000000000000`, { authorization: 'Bearer your-api-key-here' })).status).toBe(404);
     expect((await gql<any, any>(url, `query { me { username } }`, {}, 'not-the-api-key-here')).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     // A new API_KEY replaces the old one.
-    expect(await registerStaticApiKey(core.orm.em.fork(), 'a-rotated-api-key-0001')).toBe(true);
+    expect(await registerStaticApiKey(core.orm.em.fork(), 'a-rotated-api-key-0001', core.auth.cache)).toBe(true);
     expect((await gql<any, any>(url, `query { me { username } }`, {}, 'your-api-key-here')).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await gql<any, any>(url, `query { me { username } }`, {}, 'a-rotated-api-key-0001')).data.me.username).toBe(admin.username);
   });

@@ -58,13 +58,20 @@ describe('image generation end to end', () => {
     const token = login.data!.login.accessToken;
     expect(login.data!.login.tokenType).toBe('bearer');
 
+    // The queue is held until the subscription has its first event, so the whole run is seen however fast it is.
+    const queue = core.queues.get('builtin');
+    await queue.pause();
     const submitted = await gql(system.url, GenerateImage, { input: { prompt: 'a lighthouse at dusk', width: 96, height: 64, steps: 12, seed: 7 } }, token);
     expect(submitted.errors).toBeUndefined();
     const job = submitted.data!.generateImage;
     expect(job.status).toBe('QUEUED');
 
     const client = wsClient(system.wsUrl, token);
-    const { done } = collect<ProgressEvent>(client, JOB_PROGRESS, { id: job.id });
+    let subscribed: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => (subscribed = resolve));
+    const { done } = collect<ProgressEvent>(client, JOB_PROGRESS, { id: job.id }, () => subscribed());
+    await first;
+    await queue.resume();
     const events = (await done).map((e) => e.jobProgress);
     await client.dispose();
 

@@ -87,7 +87,7 @@ describe('export look-alike packs through the real onnx engine (worker process, 
   it('Optimum ≥ 1.24 / 1.23 (rank-0 timestep, latent_parameters): txt2img and img2img from a stored image', async () => {
     const source = await image({ model: 'look-sd-optimum-new', width: 128 });
     expect(source.status).toBe('COMPLETED');
-    const assetId = source.result!.urls[0]!.split('/').at(-1)!;
+    const assetId = new URL(source.result!.urls[0]!).pathname.split('/').at(-1)!;
     const img2img = await image({ model: 'look-sd-optimum-new', width: 128, initImageAssetId: assetId, strength: 0.5 });
     expect(img2img.error).toBeNull();
     expect((await job(img2img.id)).job.stepDurationsMs).toHaveLength(2);
@@ -121,7 +121,7 @@ describe('export look-alike packs through the real onnx engine (worker process, 
     expect(models.data!.models.find((m) => m.name === 'look-realesrgan-x2plus')!.details).toMatchObject({ scale: 2, inputName: 'input.1', outputName: '1895' });
     expect(models.data!.models.find((m) => m.name === 'look-misnamed-upscaler')!.details).toMatchObject({ scale: 2 });
     const source = await image({ model: 'look-sd-fp16' });
-    const assetId = source.result!.urls[0]!.split('/').at(-1)!;
+    const assetId = new URL(source.result!.urls[0]!).pathname.split('/').at(-1)!;
     const up = await run('mutation ($i: ID!) { upscaleImage(assetId: $i, scale: 2, model: "look-realesrgan-x2plus") { id } }', assetId as unknown as Record<string, unknown>);
     expect(up.error).toBeNull();
     const meta = await sharp(await download(up.result!.urls[0]!)).metadata();

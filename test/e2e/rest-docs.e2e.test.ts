@@ -86,6 +86,8 @@ describe('REST API docs', () => {
         expect(op.operationId, where).toEqual(expect.any(String));
         expect(op.security, where).toBeDefined();
         const ok = op.responses['200'];
+        // An operation that answers nothing on success (DELETE /files/{id}) documents its 204 instead.
+        if (!ok && op.responses['204']) continue;
         expect(ok?.content, where).toBeDefined();
         expect(Object.values(ok.content as Record<string, { schema?: unknown }>)[0]!.schema, where).toBeDefined();
       }

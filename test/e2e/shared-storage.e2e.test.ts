@@ -55,7 +55,7 @@ describe('object storage and result URLs across machines', () => {
       const submitted = await gql<{ generateImage: { id: string } }, object>(base, GENERATE, {}, user.token);
       const job = await waitForJob(base, user.token, submitted.data!.generateImage.id);
       expect(job.status).toBe('COMPLETED');
-      expect(job.result!.urls).toEqual([`${base}/files/${job.result!.assetIds[0]}`]);
+      expect(job.result!.urls).toEqual([expect.stringMatching(new RegExp(`^${base}/files/${job.result!.assetIds[0]}\\?exp=\\d+&sig=`))]);
 
       const redirect = await fetch(job.result!.urls[0]!, { headers: auth, redirect: 'manual' });
       expect(redirect.status).toBe(302);
@@ -72,7 +72,7 @@ describe('object storage and result URLs across machines', () => {
   it('a REST face answers with its own host too, and an upload streams into the bucket', async () => {
     const answer = await postJson(`http://localhost:${port}/generate/image`, { prompt: 'rest on s3', width: 64, height: 64 }, { authorization: `Bearer ${user.token}` });
     expect(answer.status).toBe(200);
-    expect(answer.body.image_urls).toEqual([expect.stringMatching(new RegExp(`^http://localhost:${port}/files/[0-9a-f-]{36}$`))]);
+    expect(answer.body.image_urls).toEqual([expect.stringMatching(new RegExp(`^http://localhost:${port}/files/[0-9a-f-]{36}\\?exp=\\d+&sig=`))]);
 
     const png = await pngBytes();
     const form = new FormData();
@@ -83,7 +83,7 @@ describe('object storage and result URLs across machines', () => {
       data: { uploadAsset: { id: string; url: string; bytes: number } };
     };
     const asset = uploaded.data.uploadAsset;
-    expect(asset.url).toBe(`http://127.0.0.1:${port}/files/${asset.id}`);
+    expect(asset.url).toMatch(new RegExp(`^http://127.0.0.1:${port}/files/${asset.id}\\?exp=\\d+&sig=`));
     expect((await objects()).some((key) => key.includes(asset.id))).toBe(true);
     const back = await fetch(asset.url, { headers: { authorization: `Bearer ${user.token}` } });
     expect(Buffer.from(await back.arrayBuffer()).equals(png)).toBe(true);

@@ -17,6 +17,8 @@ export type GenerateImageInput = {
   guidance?: number | null | undefined;
   /** 64–2048, a multiple of 8. Default 512. */
   height?: number | null | undefined;
+  /** The same key with the same input within 24 h returns the first job instead of a new one; with another input it is refused (IDEMPOTENCY_KEY_REUSED). */
+  idempotencyKey?: string | null | undefined;
   /** img2img (onnx engine): an uploaded or generated image to start from. */
   initImageAssetId?: string | number | null | undefined;
   /** A local model pack (see `models`); implies engine onnx. Default: ONNX_DEFAULT_MODEL or the first pack. */
@@ -42,6 +44,8 @@ export type GenerateImageInput = {
   style?: string | null | undefined;
   /** Seconds the job may run, 30–300. Default 300. */
   timeout?: number | null | undefined;
+  /** Send this job's events to a URL (ignored inside generateBatch requests). */
+  webhook?: WebhookInput | null | undefined;
   /** 64–2048, a multiple of 8. Default 512. */
   width?: number | null | undefined;
 };
@@ -59,6 +63,21 @@ export type JobStatus =
   | 'FAILED'
   | 'PROCESSING'
   | 'QUEUED';
+
+export type WebhookEvent =
+  | 'CANCELLED'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'PROGRESS'
+  | 'STARTED';
+
+/** Where to send this job's events, signed per Standard Webhooks with your `webhookSecret` (webhook-id, webhook-timestamp, webhook-signature). */
+export type WebhookInput = {
+  /** Default: all of them. */
+  events?: Array<WebhookEvent> | null | undefined;
+  /** http(s); loopback and private addresses only when listed in WEBHOOK_ALLOWED_HOSTS. */
+  url: string;
+};
 
 export type E2ELoginMutationVariables = Exact<{
   username: string;

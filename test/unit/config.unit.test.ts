@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
@@ -26,7 +27,7 @@ describe('loadConfig', () => {
     expect(config.QUEUE_PREFIX).toBe('atelier');
     expect(config.JWT_SECRET).toBeUndefined();
     expect(config.JWT_EXPIRES_IN_SECONDS).toBe(3600);
-    expect(config.WORKER_CONCURRENCY).toBe(2);
+    expect(config.WORKER_CONCURRENCY).toBe(Math.min(64, Math.max(2, os.availableParallelism())));
     expect(config.GRAPHIQL).toBe(true);
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.REDIS_URL).toBeUndefined();

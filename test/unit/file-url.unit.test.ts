@@ -51,6 +51,9 @@ describe('FileUrlSigner', () => {
     expect(signed.nested.when).toBe(when);
     expect(signed.already).toBe(s.url(ID));
     expect(signed.prefixOnly).toBe('http://host:4000/files/not-an-id');
+    // A stored path is made absolute on the address the client used.
+    expect(s.signAll(`/files/${ID}`, 'http://api-2:4000')).toBe(s.url(ID, 'http://api-2:4000'));
+    expect(s.url(ID, 'http://api-2:4000')).toMatch(new RegExp(`^http://api-2:4000/files/${ID}\\?exp=\\d+&sig=`));
   });
 
   it('never takes a signature made for one id or expiry as valid for another', () => {

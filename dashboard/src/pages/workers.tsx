@@ -61,7 +61,7 @@ export function WorkersPage() {
           <>
             <Bars
               title="Queue depth per engine"
-              rows={queues.map((q) => ({ key: q.engine, value: q.waiting + q.delayed, note: `${q.active} running${q.failed ? `, ${q.failed} failed` : ''}` }))}
+              rows={queues.map((q) => ({ key: q.engine, value: q.waiting, note: `${q.running} running${q.paused ? ', paused' : ''}${q.failed ? `, ${q.failed} failed` : ''}` }))}
               format={(n) => `${n} waiting`}
             />
             <h2>Processes</h2>

@@ -34,9 +34,9 @@ type Documents = {
     "\n  subscription SdkBatchProgress($id: ID!) {\n    batchProgress(id: $id) { batchId status progress total queued processing completed failed cancelled cost }\n  }\n": typeof types.SdkBatchProgressDocument,
     "\n  query SdkVoices { voices { id name language gender engine } }\n": typeof types.SdkVoicesDocument,
     "\n  query SdkStats($everyone: Boolean) {\n    stats(everyone: $everyone) { total byStatus { status count } byKind { kind count } }\n  }\n": typeof types.SdkStatsDocument,
-    "\n  query SdkWorkers {\n    workers {\n      id\n      host\n      pid\n      status\n      engines\n      models\n      startedAt\n      lastHeartbeat\n      runningJobs\n      executionProvider\n      gpus { id name totalVram usedVram temperature utilization powerDraw }\n      system { cpuPercent usedRam totalRam }\n    }\n    queues { engine waiting active delayed failed }\n  }\n": typeof types.SdkWorkersDocument,
+    "\n  query SdkWorkers {\n    workers {\n      id\n      host\n      pid\n      status\n      engines\n      models\n      startedAt\n      lastHeartbeat\n      runningJobs\n      executionProvider\n      gpus { id name totalVram usedVram temperature utilization powerDraw }\n      system { cpuPercent usedRam totalRam }\n    }\n    queues { engine paused waiting running delayed failed }\n  }\n": typeof types.SdkWorkersDocument,
     "\n  subscription SdkGpuTelemetry {\n    gpuTelemetry {\n      at\n      gpus { id name workerId totalVram usedVram temperature utilization powerDraw }\n      system { cpuPercent usedRam totalRam }\n      allocations { jobId device vramBytes workerId }\n    }\n  }\n": typeof types.SdkGpuTelemetryDocument,
-    "\n  query SdkQueues { queues { engine waiting active delayed failed } }\n": typeof types.SdkQueuesDocument,
+    "\n  query SdkQueues { queues { engine paused waiting running delayed failed } }\n": typeof types.SdkQueuesDocument,
     "\n  query SdkCosts($groupBy: CostGroup!, $from: DateTime, $to: DateTime) {\n    costs(groupBy: $groupBy, from: $from, to: $to) { key count totalCost averageGenerationMs }\n  }\n": typeof types.SdkCostsDocument,
     "\n  query SdkProviders {\n    providers { id name type isActive isDefault health costPerImage creditsRemaining creditsCheckedAt priority }\n    alerts(limit: 20) { id kind message providerName at }\n  }\n": typeof types.SdkProvidersDocument,
     "\n  query SdkProviderCredits($id: ID!) { providerCredits(id: $id) { credits hasCredits checkedAt } }\n": typeof types.SdkProviderCreditsDocument,
@@ -69,9 +69,9 @@ const documents: Documents = {
     "\n  subscription SdkBatchProgress($id: ID!) {\n    batchProgress(id: $id) { batchId status progress total queued processing completed failed cancelled cost }\n  }\n": types.SdkBatchProgressDocument,
     "\n  query SdkVoices { voices { id name language gender engine } }\n": types.SdkVoicesDocument,
     "\n  query SdkStats($everyone: Boolean) {\n    stats(everyone: $everyone) { total byStatus { status count } byKind { kind count } }\n  }\n": types.SdkStatsDocument,
-    "\n  query SdkWorkers {\n    workers {\n      id\n      host\n      pid\n      status\n      engines\n      models\n      startedAt\n      lastHeartbeat\n      runningJobs\n      executionProvider\n      gpus { id name totalVram usedVram temperature utilization powerDraw }\n      system { cpuPercent usedRam totalRam }\n    }\n    queues { engine waiting active delayed failed }\n  }\n": types.SdkWorkersDocument,
+    "\n  query SdkWorkers {\n    workers {\n      id\n      host\n      pid\n      status\n      engines\n      models\n      startedAt\n      lastHeartbeat\n      runningJobs\n      executionProvider\n      gpus { id name totalVram usedVram temperature utilization powerDraw }\n      system { cpuPercent usedRam totalRam }\n    }\n    queues { engine paused waiting running delayed failed }\n  }\n": types.SdkWorkersDocument,
     "\n  subscription SdkGpuTelemetry {\n    gpuTelemetry {\n      at\n      gpus { id name workerId totalVram usedVram temperature utilization powerDraw }\n      system { cpuPercent usedRam totalRam }\n      allocations { jobId device vramBytes workerId }\n    }\n  }\n": types.SdkGpuTelemetryDocument,
-    "\n  query SdkQueues { queues { engine waiting active delayed failed } }\n": types.SdkQueuesDocument,
+    "\n  query SdkQueues { queues { engine paused waiting running delayed failed } }\n": types.SdkQueuesDocument,
     "\n  query SdkCosts($groupBy: CostGroup!, $from: DateTime, $to: DateTime) {\n    costs(groupBy: $groupBy, from: $from, to: $to) { key count totalCost averageGenerationMs }\n  }\n": types.SdkCostsDocument,
     "\n  query SdkProviders {\n    providers { id name type isActive isDefault health costPerImage creditsRemaining creditsCheckedAt priority }\n    alerts(limit: 20) { id kind message providerName at }\n  }\n": types.SdkProvidersDocument,
     "\n  query SdkProviderCredits($id: ID!) { providerCredits(id: $id) { credits hasCredits checkedAt } }\n": types.SdkProviderCreditsDocument,
@@ -164,7 +164,7 @@ export function graphql(source: "\n  query SdkStats($everyone: Boolean) {\n    s
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query SdkWorkers {\n    workers {\n      id\n      host\n      pid\n      status\n      engines\n      models\n      startedAt\n      lastHeartbeat\n      runningJobs\n      executionProvider\n      gpus { id name totalVram usedVram temperature utilization powerDraw }\n      system { cpuPercent usedRam totalRam }\n    }\n    queues { engine waiting active delayed failed }\n  }\n"): typeof import('./graphql.ts').SdkWorkersDocument;
+export function graphql(source: "\n  query SdkWorkers {\n    workers {\n      id\n      host\n      pid\n      status\n      engines\n      models\n      startedAt\n      lastHeartbeat\n      runningJobs\n      executionProvider\n      gpus { id name totalVram usedVram temperature utilization powerDraw }\n      system { cpuPercent usedRam totalRam }\n    }\n    queues { engine paused waiting running delayed failed }\n  }\n"): typeof import('./graphql.ts').SdkWorkersDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -172,7 +172,7 @@ export function graphql(source: "\n  subscription SdkGpuTelemetry {\n    gpuTele
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query SdkQueues { queues { engine waiting active delayed failed } }\n"): typeof import('./graphql.ts').SdkQueuesDocument;
+export function graphql(source: "\n  query SdkQueues { queues { engine paused waiting running delayed failed } }\n"): typeof import('./graphql.ts').SdkQueuesDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

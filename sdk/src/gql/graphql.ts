@@ -44,6 +44,8 @@ export type GenerateImageInput = {
   guidance?: number | null | undefined;
   /** 64–2048, a multiple of 8. Default 512. */
   height?: number | null | undefined;
+  /** The same key with the same input within 24 h returns the first job instead of a new one; with another input it is refused (IDEMPOTENCY_KEY_REUSED). */
+  idempotencyKey?: string | null | undefined;
   /** img2img (onnx engine): an uploaded or generated image to start from. */
   initImageAssetId?: string | number | null | undefined;
   /** A local model pack (see `models`); implies engine onnx. Default: ONNX_DEFAULT_MODEL or the first pack. */
@@ -69,6 +71,8 @@ export type GenerateImageInput = {
   style?: string | null | undefined;
   /** Seconds the job may run, 30–300. Default 300. */
   timeout?: number | null | undefined;
+  /** Send this job's events to a URL (ignored inside generateBatch requests). */
+  webhook?: WebhookInput | null | undefined;
   /** 64–2048, a multiple of 8. Default 512. */
   width?: number | null | undefined;
 };
@@ -80,12 +84,16 @@ export type GenerateTalkingHeadInput = {
   engine?: string | null | undefined;
   /** Default 25. */
   fps?: number | null | undefined;
+  /** The same key with the same input within 24 h returns the first job instead of a new one; with another input it is refused (IDEMPOTENCY_KEY_REUSED). */
+  idempotencyKey?: string | null | undefined;
   /** An uploaded portrait. */
   imageAssetId: string | number;
   priority?: number | null | undefined;
   timeout?: number | null | undefined;
   /** Defaults to your talking-head config. */
   useCache?: boolean | null | undefined;
+  /** Send this job's events to a URL (ignored inside generateBatch requests). */
+  webhook?: WebhookInput | null | undefined;
 };
 
 export type GenerateVideoInput = {
@@ -94,6 +102,8 @@ export type GenerateVideoInput = {
   engine?: string | null | undefined;
   /** 1–60. Default 24. */
   fps?: number | null | undefined;
+  /** The same key with the same input within 24 h returns the first job instead of a new one; with another input it is refused (IDEMPOTENCY_KEY_REUSED). */
+  idempotencyKey?: string | null | undefined;
   /** Animate this image (an upload or an earlier output). */
   imageAssetId?: string | number | null | undefined;
   /** 0–10. Default 1. */
@@ -109,6 +119,8 @@ export type GenerateVideoInput = {
   seed?: number | null | undefined;
   timeout?: number | null | undefined;
   videoConfig?: VideoConfigInput | null | undefined;
+  /** Send this job's events to a URL (ignored inside generateBatch requests). */
+  webhook?: WebhookInput | null | undefined;
 };
 
 export type JobKind =
@@ -159,6 +171,8 @@ export type SynthesizeSpeechInput = {
   engine?: string | null | undefined;
   /** Default WAV. */
   format?: AudioFormat | null | undefined;
+  /** The same key with the same input within 24 h returns the first job instead of a new one; with another input it is refused (IDEMPOTENCY_KEY_REUSED). */
+  idempotencyKey?: string | null | undefined;
   priority?: number | null | undefined;
   /** Multi-speaker Piper voices: the speaker, 0-based (the voice's speaker_id_map). Default 0. */
   speakerId?: number | null | undefined;
@@ -169,6 +183,8 @@ export type SynthesizeSpeechInput = {
   timeout?: number | null | undefined;
   /** See Query.voices. Default en_us_female. */
   voiceId?: string | null | undefined;
+  /** Send this job's events to a URL (ignored inside generateBatch requests). */
+  webhook?: WebhookInput | null | undefined;
 };
 
 /** Only the fields given change; a field given as null returns to the default. */
@@ -201,6 +217,21 @@ export type VideoSceneInput = {
   prompt?: string | null | undefined;
   /** A scene profile (see sceneProfiles), by id or name. */
   sceneProfileId?: string | number | null | undefined;
+};
+
+export type WebhookEvent =
+  | 'CANCELLED'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'PROGRESS'
+  | 'STARTED';
+
+/** Where to send this job's events, signed per Standard Webhooks with your `webhookSecret` (webhook-id, webhook-timestamp, webhook-signature). */
+export type WebhookInput = {
+  /** Default: all of them. */
+  events?: Array<WebhookEvent> | null | undefined;
+  /** http(s); loopback and private addresses only when listed in WEBHOOK_ALLOWED_HOSTS. */
+  url: string;
 };
 
 export type JobFieldsFragment = { id: string, kind: JobKind, status: JobStatus, progress: number, statusMessage: string | null, engine: string | null, priority: number, cost: number, createdAt: string, startedAt: string | null, finishedAt: string | null, queuePosition: number | null, etaSeconds: number | null, queuedMs: number, runMs: number | null, batchId: string | null, input: unknown, result: unknown, error: { code: string, message: string } | null, assets: Array<{ id: string, kind: AssetKind, mime: string, bytes: number, width: number | null, height: number | null, durationSeconds: number | null, url: string }>, owner: { id: string, username: string } };
@@ -337,7 +368,7 @@ export type SdkStatsQuery = { stats: { total: number, byStatus: Array<{ status: 
 export type SdkWorkersQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type SdkWorkersQuery = { workers: Array<{ id: string, host: string, pid: number, status: string, engines: Array<string>, models: Array<string>, startedAt: string, lastHeartbeat: string, runningJobs: Array<string>, executionProvider: string | null, gpus: Array<{ id: number, name: string, totalVram: number, usedVram: number, temperature: number | null, utilization: number | null, powerDraw: number | null }>, system: { cpuPercent: number, usedRam: number, totalRam: number } }>, queues: Array<{ engine: string, waiting: number, active: number, delayed: number, failed: number }> };
+export type SdkWorkersQuery = { workers: Array<{ id: string, host: string, pid: number, status: string, engines: Array<string>, models: Array<string>, startedAt: string, lastHeartbeat: string, runningJobs: Array<string>, executionProvider: string | null, gpus: Array<{ id: number, name: string, totalVram: number, usedVram: number, temperature: number | null, utilization: number | null, powerDraw: number | null }>, system: { cpuPercent: number, usedRam: number, totalRam: number } }>, queues: Array<{ engine: string, paused: boolean, waiting: number, running: number, delayed: number, failed: number }> };
 
 export type SdkGpuTelemetrySubscriptionVariables = Exact<{ [key: string]: never; }>;
 
@@ -347,7 +378,7 @@ export type SdkGpuTelemetrySubscription = { gpuTelemetry: { at: string, gpus: Ar
 export type SdkQueuesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type SdkQueuesQuery = { queues: Array<{ engine: string, waiting: number, active: number, delayed: number, failed: number }> };
+export type SdkQueuesQuery = { queues: Array<{ engine: string, paused: boolean, waiting: number, running: number, delayed: number, failed: number }> };
 
 export type SdkCostsQueryVariables = Exact<{
   groupBy: CostGroup;
@@ -1127,8 +1158,9 @@ export const SdkWorkersDocument = new TypedDocumentString(`
   }
   queues {
     engine
+    paused
     waiting
-    active
+    running
     delayed
     failed
   }
@@ -1166,8 +1198,9 @@ export const SdkQueuesDocument = new TypedDocumentString(`
     query SdkQueues {
   queues {
     engine
+    paused
     waiting
-    active
+    running
     delayed
     failed
   }

@@ -10,5 +10,7 @@ import { ProjectPresetSchema } from './project-preset.entity.ts';
 import { ProviderAlertSchema, ProviderAttemptSchema, ProviderSchema } from './provider.entity.ts';
 import { SceneProfileSchema } from './scene-profile.entity.ts';
 import { UserSchema } from './user.entity.ts';
+import { IdempotencyKeySchema } from './idempotency-key.entity.ts';
+import { WebhookDeliverySchema, WebhookEndpointSchema, WebhookSecretSchema } from './webhook.entity.ts';
 
-export const entities = [UserSchema, ApiKeySchema, JobSchema, AssetSchema, BatchSchema, JobLogSchema, CharacterSchema, ProjectPresetSchema, ProviderSchema, ProviderAttemptSchema, ProviderAlertSchema, ComfyServerSchema, ComfyWorkflowSchema, SceneProfileSchema];
+export const entities = [UserSchema, ApiKeySchema, JobSchema, AssetSchema, BatchSchema, JobLogSchema, CharacterSchema, ProjectPresetSchema, ProviderSchema, ProviderAttemptSchema, ProviderAlertSchema, ComfyServerSchema, ComfyWorkflowSchema, SceneProfileSchema, WebhookSecretSchema, WebhookEndpointSchema, WebhookDeliverySchema, IdempotencyKeySchema];

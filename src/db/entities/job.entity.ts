@@ -27,12 +27,24 @@ const JobSchema = defineEntity({
   name: 'Job',
   tableName: 'jobs',
   indexes: [
-    { properties: ['owner', 'createdAt'] },
     { properties: ['status', 'createdAt'] },
     { properties: ['kind', 'createdAt'] },
     { properties: ['workerId', 'status'] },
     // Created by migration (needs pg_trgm); declared so schema diffs keep it.
     { name: 'jobs_prompt_trgm_index', expression: 'create index "jobs_prompt_trgm_index" on "jobs" using gin ("prompt" gin_trgm_ops)' },
+    // The hot queries of src/jobs/jobs.query.ts (keyset pages carry the id; see Migration20261127160000_job_indexes).
+    { name: 'jobs_owner_created_id_index', expression: 'create index "jobs_owner_created_id_index" on "jobs" ("owner_id", "created_at", "id")' },
+    { name: 'jobs_created_id_index', expression: 'create index "jobs_created_id_index" on "jobs" ("created_at", "id")' },
+    {
+      name: 'jobs_owner_status_created_index',
+      expression: 'create index "jobs_owner_status_created_index" on "jobs" ("owner_id", "status", "created_at", "id")',
+    },
+    { name: 'jobs_owner_kind_created_index', expression: 'create index "jobs_owner_kind_created_index" on "jobs" ("owner_id", "kind", "created_at", "id")' },
+    { name: 'jobs_status_kind_index', expression: 'create index "jobs_status_kind_index" on "jobs" ("status", "kind")' },
+    {
+      name: 'jobs_comfy_prompt_index',
+      expression: `create index "jobs_comfy_prompt_index" on "jobs" ((input ->> 'promptId')) where engine = 'comfyui'`,
+    },
   ],
   properties: {
     id: p.uuid().primary().onCreate(() => randomUUID()),

@@ -67,9 +67,8 @@ export function createComfyEngine(deps: EngineDeps): Engine {
   }
 
   async function recordDispatch(run: EngineRun, promptId: string, server: string) {
-    await run.em
-      .getConnection()
-      .execute(`update jobs set input = input || jsonb_build_object('promptId', ?::text, 'server', ?::text) where id = ?`, [promptId, server, run.job.id]);
+    // The processor stores it on the job: the REST face finds a job by ComfyUI's prompt id.
+    await run.annotate?.({ promptId, server });
   }
 
   async function saveOutputs(run: EngineRun, client: ComfyClient, outputs: Record<string, ComfyNodeOutput>) {
