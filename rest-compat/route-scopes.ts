@@ -7,6 +7,8 @@ import type { Operation } from '../src/services/scopes.ts';
  * operation needs is declared in the core (src/services/scopes.ts) and GraphQL goes through the same check.
  */
 export const ROUTE_OPERATIONS: Record<string, Operation> = {
+  // Atelier's own
+  'DELETE /files/:id': 'assets.delete',
   // media-api (002)
   'POST /generate/image': 'jobs.submit',
   'POST /generate/video': 'jobs.submit',

@@ -54,7 +54,9 @@ const SELF_CHECKED_ROUTES: Record<string, Requirement> = { 'GET /files/:id/thumb
 
 describe('scopes: the same answer on both faces for every operation and credential', () => {
   // Without anonymous families (on loopback both would admit callers with no credential, as the user `anonymous`).
-  const env = testEnv({ REST_ANONYMOUS_FAMILIES: 'none', RATE_LIMIT_GLOBAL: '100000', RATE_LIMIT_GENERATE_IMAGE: '100000', RATE_LIMIT_GENERATE_VIDEO: '100000', RATE_LIMIT_COMFY_EXECUTE: '100000' });
+  // A user deleted straight from the database is announced by nothing: open sockets learn it when the cached user
+  // runs out (AUTH_CACHE_TTL_MS), here in 2 s.
+  const env = testEnv({ REST_ANONYMOUS_FAMILIES: 'none', AUTH_CACHE_TTL_MS: '2000', RATE_LIMIT_GLOBAL: '100000', RATE_LIMIT_GENERATE_IMAGE: '100000', RATE_LIMIT_GENERATE_VIDEO: '100000', RATE_LIMIT_COMFY_EXECUTE: '100000' });
   let core: Core;
   let api: RunningProcess;
   let url: string;
