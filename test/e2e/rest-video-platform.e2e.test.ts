@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
 import { Job } from '../../src/db/entities/job.entity.ts';
+import { createScratchDatabase, type ScratchDatabase } from '../helpers/database.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import { getJson, postJson } from '../helpers/media.ts';
 import { startSystem, type RunningSystem } from '../helpers/processes.ts';
@@ -11,13 +12,17 @@ import { createTestUser, type TestUser } from '../helpers/users.ts';
  * GET /api/v1/tasks/{id} read by both their documents' clients (003 and 001; 002 for tasks).
  */
 describe('REST video platform API (003) and shared routes', () => {
-  const env = testEnv();
+  // A database of its own: 001's route goes to a paid provider whenever one is active, and other files add some.
+  let scratch: ScratchDatabase;
+  let env: Record<string, string>;
   let system: RunningSystem;
   let core: Core;
   let user: TestUser;
   let headers: Record<string, string>;
 
   beforeAll(async () => {
+    scratch = await createScratchDatabase(inject('databaseUrl'), 'videoplatform');
+    env = testEnv({ DATABASE_URL: scratch.url });
     core = await testCore(env);
     user = await createTestUser(core);
     const { secret } = await core.auth.createApiKey(core.orm.em.fork(), user.actor, { name: 'video platform client' });
@@ -29,6 +34,7 @@ describe('REST video platform API (003) and shared routes', () => {
   afterAll(async () => {
     await system?.stop();
     await core?.close();
+    await scratch?.drop();
   });
 
   const pollTask = async (id: string) => {
