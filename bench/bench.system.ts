@@ -67,7 +67,7 @@ export async function startBenchSystem(extraEnv: Record<string, string> = {}): P
     cleanups.push(() => core.close());
     const user = await createUser(core.orm.em.fork(), { username: `bench-${randomUUID().slice(0, 8)}`, password: `pw-${randomUUID()}` });
     const { accessToken: token } = await core.auth.issueToken(user);
-    const [api, worker] = await Promise.all([startProcess('rest-compat/main.ts', env, 60_000), startProcess('workers/main.ts', env, 60_000)]);
+    const [api, worker] = await Promise.all([startProcess('server/main.ts', env, 60_000), startProcess('workers/main.ts', env, 60_000)]);
     cleanups.push(() => Promise.all([api.stop(), worker.stop()]));
     return { url: `http://127.0.0.1:${port}`, env, core, user, token, api, worker, stop };
   } catch (error) {

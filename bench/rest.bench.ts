@@ -85,7 +85,7 @@ try {
 
   const port = await getPort({ host: '127.0.0.1' });
   const limitedEnv = { ...system.env, PORT: String(port), RATE_LIMIT_GLOBAL: '500', RATE_LIMIT_GENERATE_IMAGE: '100', RATE_LIMIT_GENERATE_VIDEO: '20' };
-  const limited = await startProcess('rest-compat/main.ts', limitedEnv, 60_000);
+  const limited = await startProcess('server/main.ts', limitedEnv, 60_000);
   try {
     const read = (base: string) => async () => {
       const response = await fetch(`${base}/api/v1/tasks`, { headers: auth });

@@ -2,7 +2,7 @@
  * Submission benchmark: `npm run bench:submit` (or `node bench/submit.bench.ts`).
  *
  * Self-contained: starts its own embedded PostgreSQL and redis-server in a fresh temp dir, migrates,
- * creates a user and a JWT, forks the real API (rest-compat/main.ts) and ONE real worker
+ * creates a user and a JWT, forks the real API (server/main.ts) and ONE real worker
  * (workers/main.ts), then measures, in this order:
  *
  *   A. worker → graphql-ws latency: per PROCESSING event of `jobProgress(id)`, client receive time
@@ -341,7 +341,7 @@ async function main(): Promise<boolean> {
   };
   await phase('setup: API + worker ready (IPC)', async () => {
     const started = await Promise.allSettled([
-      startProcess('rest-compat/main.ts', env, 60_000),
+      startProcess('server/main.ts', env, 60_000),
       startProcess('workers/main.ts', env, 60_000),
     ]);
     started.forEach((r, i) => {

@@ -3,7 +3,7 @@ import { defineConfig } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
-/** The dashboard is served by the API at / with its files under /dashboard/ (rest-compat/dashboard.routes.ts). */
+/** The dashboard is served by the API at / with its files under /dashboard/ (server/dashboard.routes.ts). */
 export default defineConfig({
   root,
   base: '/dashboard/',

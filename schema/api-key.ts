@@ -53,7 +53,7 @@ builder.mutationField('revokeApiKey', (t) =>
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const key = await ctx.core.auth.revokeApiKey(ctx.em, requireActor(ctx), String(args.id));
-      // Its open subscriptions end now, in every API process (rest-compat/subscription-guard.ts).
+      // Its open subscriptions end now, in every API process (server/subscription-guard.ts).
       await ctx.core.pubsub.publish('credentials', undefined, { reason: 'api key revoked' }).catch(() => undefined);
       return key;
     },

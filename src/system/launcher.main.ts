@@ -81,7 +81,7 @@ async function main() {
   const firstStart = firstStartLines(setup.admin, config.publicUrl);
   if (firstStart.length) console.log(firstStart.join('\n'));
 
-  await startService('api', 'rest-compat/main.ts', env, config.storageDir);
+  await startService('api', 'server/main.ts', env, config.storageDir);
   await startService('worker', 'workers/main.ts', env, config.storageDir);
   console.log(`Atelier ready at ${config.publicUrl}/graphql`);
   console.log(anonymousBanner(config));

@@ -79,7 +79,7 @@ describe('migrate / bootstrap on a fresh deployment', () => {
 });
 
 describe('api and worker against remote services', () => {
-  it.each(['rest-compat/main.ts', 'workers/main.ts'])('%s refuses to start without shared secrets, saying why', async (script) => {
+  it.each(['server/main.ts', 'workers/main.ts'])('%s refuses to start without shared secrets, saying why', async (script) => {
     // The database host does not exist: the refusal must come before any connection is tried.
     const env = { ...process.env, ...testEnv({ DATABASE_URL: 'postgres://atelier:x@db.invalid:5432/atelier', JWT_SECRET: '' }) };
     const failure = await run(process.execPath, [script], { cwd: root, env, timeout: 60_000 }).then(

@@ -79,7 +79,7 @@ async function recipe(redis: { REDIS_URL?: string; REDIS_CLUSTER_NODES?: string;
     const apis: { proc: RunningProcess; url: string }[] = [];
     for (const name of ['api1', 'api2']) {
       const port = await getPort({ host: '127.0.0.1' });
-      const proc = await startProcess('rest-compat/main.ts', machine(name, { HOST: '127.0.0.1', PORT: String(port) }), 60_000);
+      const proc = await startProcess('server/main.ts', machine(name, { HOST: '127.0.0.1', PORT: String(port) }), 60_000);
       processes.push(proc);
       apis.push({ proc, url: `http://127.0.0.1:${port}` });
     }

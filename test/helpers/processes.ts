@@ -77,7 +77,7 @@ export async function startApi(env: Record<string, string>, attempts = 5): Promi
   for (let attempt = 1; ; attempt++) {
     const port = await getPort({ host: '127.0.0.1' });
     try {
-      const api = await startProcess('rest-compat/main.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' });
+      const api = await startProcess('server/main.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' });
       return { api, port };
     } catch (error) {
       if (attempt >= attempts || !String((error as Error).message).includes('EADDRINUSE')) throw error;

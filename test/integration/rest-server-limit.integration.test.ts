@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
 import { AppError } from '../../src/services/errors.ts';
-import { RateLimits } from '../../rest-compat/rate-limit.ts';
+import { RateLimits } from '../../server/rate-limit.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 
 /** The media API document's "Global: 500 requisições/segundo" is the whole server's, beside each client's own. */

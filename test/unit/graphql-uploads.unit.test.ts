@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { type MultipartOptions, parseMultipartOperation, removeUploadTemps } from '../../rest-compat/graphql-uploads.ts';
+import { type MultipartOptions, parseMultipartOperation, removeUploadTemps } from '../../server/graphql-uploads.ts';
 
 const BOUNDARY = 'atelier-unit';
 const CONTENT_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;

@@ -1,7 +1,7 @@
 import { EventEmitter, on } from 'node:events';
 import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { selectionKey, subscribeShared } from '../../rest-compat/graphql-ws.shared.ts';
+import { selectionKey, subscribeShared } from '../../server/graphql-ws.shared.ts';
 
 describe('subscription results shared across subscribers', () => {
   it('executes each event once per distinct selection, however many subscribe, and each still gets every event', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimits } from '../../rest-compat/rate-limit.ts';
+import { RateLimits } from '../../server/rate-limit.ts';
 
 describe('rate-limit client keys', () => {
   it('keys a credential however its Authorization header is spelled, so respelling it gives no new bucket', () => {

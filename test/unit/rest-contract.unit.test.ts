@@ -7,7 +7,7 @@ import type { Core } from '../../src/core.ts';
 import { parseEngineAliases, resolveEngine } from '../../src/services/engine-aliases.ts';
 import { AppError } from '../../src/services/errors.ts';
 import { contract, fromFormText, parseContract, toJsonSchema } from '../../rest-compat/rest.contract.ts';
-import { corsOptions } from '../../rest-compat/cors.ts';
+import { corsOptions } from '../../server/cors.ts';
 import { syncWaitMs } from '../../rest-compat/rest.wait.ts';
 
 describe('REST request contracts', () => {

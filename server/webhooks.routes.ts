@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../src/core.ts';
-import { sendAtelierError } from './http.errors.ts';
+import { sendAtelierError } from '../rest-compat/http.errors.ts';
 
 /**
  * Providers' callbacks. PiAPI posts `{timestamp, data}` with the secret given at submission in

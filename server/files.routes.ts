@@ -7,8 +7,8 @@ import type { Core } from '../src/core.ts';
 import type { Asset } from '../src/db/entities/asset.entity.ts';
 import { AppError, badInput, unauthenticated } from '../src/services/errors.ts';
 import { authorize as authorizeOperation, type Operation } from '../src/services/scopes.ts';
-import { anonymousActor } from './compat.common.ts';
-import { sendAtelierError } from './http.errors.ts';
+import { anonymousActor } from '../rest-compat/compat.common.ts';
+import { sendAtelierError } from '../rest-compat/http.errors.ts';
 
 /** Longest side of an image's thumbnail, in pixels. */
 const THUMBNAIL_PX = 256;

@@ -5,7 +5,7 @@ import type { Plugin } from 'graphql-yoga';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Core } from '../src/core.ts';
 import { AppError } from '../src/services/errors.ts';
-import type { RouteLimit } from './compat.common.ts';
+import type { RouteLimit } from '../rest-compat/compat.common.ts';
 
 /**
  * Requests per second per client, counted in Redis so that every API process shares them: a global limit on
