@@ -165,6 +165,7 @@ export const providerKeySecret = (config: Config) => config.PROVIDER_KEY_SECRET 
  * alerts, and the reports. The worker side (calls, fallback) is in providers/provider.runner.ts.
  */
 export class ProviderService {
+  private readonly lastCredits = new Map<string, { credits: number | null; checkedAt: Date }>();
   readonly config: Config;
   readonly cache: GenerationCache;
   readonly breaker: CircuitBreaker;
@@ -407,6 +408,11 @@ export class ProviderService {
 
   /** Credits from the provider's own API, at most once per PROVIDER_CREDITS_TTL_SECONDS unless forced. */
   async credits(em: EntityManager, provider: Provider, force = false): Promise<ProviderCredits> {
+    // A row read before another request's check landed still says "stale": this process's last check wins then.
+    const known = this.lastCredits.get(provider.id);
+    if (known && (!provider.creditsCheckedAt || known.checkedAt > provider.creditsCheckedAt)) {
+      Object.assign(provider, { creditsRemaining: known.credits, creditsCheckedAt: known.checkedAt });
+    }
     const fresh = provider.creditsCheckedAt && Date.now() - provider.creditsCheckedAt.getTime() < this.config.PROVIDER_CREDITS_TTL_SECONDS * 1000;
     // Callers arriving while a check runs share it (src/providers/credits.single-flight.ts).
     if (!force && !fresh) return creditsOnce(provider.id, () => this.credits(em, provider, true));
@@ -419,8 +425,10 @@ export class ProviderService {
         // An unreachable credits API says nothing about the balance; keep the last figure.
         return this.creditsView(provider);
       }
-      await em.nativeUpdate(Provider, { id: provider.id }, { creditsRemaining: credits, creditsCheckedAt: new Date() });
-      Object.assign(provider, { creditsRemaining: credits, creditsCheckedAt: new Date() });
+      const checkedAt = new Date();
+      await em.nativeUpdate(Provider, { id: provider.id }, { creditsRemaining: credits, creditsCheckedAt: checkedAt });
+      Object.assign(provider, { creditsRemaining: credits, creditsCheckedAt: checkedAt });
+      this.lastCredits.set(provider.id, { credits, checkedAt });
       if (credits !== null && credits <= 0) {
         await this.raiseAlert(em, 'CREDITS_EXHAUSTED', provider, `${provider.name} has no credits left`, { credits });
       } else if (credits !== null && previous !== null && previous > 0 && credits < previous * 0.1) {
