@@ -59,6 +59,7 @@ export async function startBenchSystem(extraEnv: Record<string, string> = {}): P
       LOG_FORMAT: 'json',
       // Benchmarks drive the system from one client: per-client rate limits would cap them, not the system.
       RATE_LIMIT_GLOBAL: '1000000',
+      RATE_LIMIT_SERVER: '1000000',
       RATE_LIMIT_GENERATE_IMAGE: '1000000',
       RATE_LIMIT_GENERATE_VIDEO: '1000000',
       ...extraEnv,

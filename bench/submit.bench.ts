@@ -336,6 +336,7 @@ async function main(): Promise<boolean> {
     LOG_FORMAT: 'json',
     // Throughput is measured from one client: per-client rate limits would cap it, not the system.
     RATE_LIMIT_GLOBAL: '1000000',
+    RATE_LIMIT_SERVER: '1000000',
     RATE_LIMIT_GENERATE_IMAGE: '1000000',
     RATE_LIMIT_GENERATE_VIDEO: '1000000',
   };
