@@ -10,7 +10,7 @@
  *   CPU milliseconds per job, summed over every process (API, worker, floor, PostgreSQL, Redis) from /proc;
  *   30-step jobs: CPU per job of the real worker beyond the floor's (the same render);
  *   the submits again with 100,000 rows in jobs (50k finished, 50k queued).
- * Env: PATH_N (default 2000 per face), WORKER_CONCURRENCY (default: the worker's own default).
+ * Env: PATH_N (default 2000 per face), WORKER_CONCURRENCY (default: the worker's own default), FAIR_QUEUES.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
@@ -98,6 +98,8 @@ const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) :
 const concurrency = process.env.WORKER_CONCURRENCY;
 const system = await startBenchSystem({
   ...(concurrency ? { WORKER_CONCURRENCY: concurrency } : {}),
+  // FAIR_QUEUES=false measures the path without per-user turns, to show what fairness costs.
+  ...(process.env.FAIR_QUEUES ? { FAIR_QUEUES: process.env.FAIR_QUEUES } : {}),
   ...(process.env.PATH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PATH_PROFILE}` } : {}),
 });
 const children: RunningProcess[] = [];
