@@ -1,4 +1,4 @@
-import type { Job } from '../db/entities/job.entity.ts';
+import { FINAL_JOB_STATUSES, type Job } from '../db/entities/job.entity.ts';
 import type { JobEvent, PubSub } from '../pubsub/pubsub.ts';
 
 export function jobEvent(job: Job, extra: Partial<JobEvent> = {}): JobEvent {
@@ -28,4 +28,25 @@ export async function publishJobEvent(pubsub: PubSub, event: JobEvent): Promise<
   const targets: { topic: 'job' | 'jobs' | 'batch'; key?: string }[] = [{ topic: 'job', key: event.jobId }, { topic: 'jobs' }];
   if (event.batchId) targets.push({ topic: 'batch', key: event.batchId });
   await pubsub.publishAll(targets, event);
+}
+
+/**
+ * A worker publishes a step before it hears that its job was cancelled, so a stream of many jobs would show a
+ * PROCESSING step after CANCELLED. This predicate drops a job's events after its final one, until the job is
+ * queued again (a retry); it remembers the last `capacity` ended jobs.
+ */
+export function endedJobsFilter(capacity = 10_000): (event: JobEvent) => boolean {
+  const ended = new Set<string>();
+  return (event) => {
+    if (FINAL_JOB_STATUSES.includes(event.status)) {
+      ended.add(event.jobId);
+      if (ended.size > capacity) ended.delete(ended.values().next().value!);
+      return true;
+    }
+    if (event.status === 'QUEUED') {
+      ended.delete(event.jobId);
+      return true;
+    }
+    return !ended.has(event.jobId);
+  };
 }

@@ -12,7 +12,7 @@ export { jobEvent, publishJobEvent };
 export type { QueueInfo };
 import { ENGINE_FAMILIES, type EngineFamily, isEngineFamily } from '../queue/queue.names.ts';
 import { dequeueGeneration, enqueueGeneration, type GenerationQueues } from '../queue/queue.producer.ts';
-import { jobEvent, publishJobEvent } from '../jobs/jobs.events.ts';
+import { endedJobsFilter, jobEvent, publishJobEvent } from '../jobs/jobs.events.ts';
 import { jobQueries, type QueueInfo, type QueueInfoReader } from '../jobs/jobs.query.ts';
 import { jobsRepository, toJob } from '../jobs/jobs.repository.ts';
 import { enginesFor } from '../jobs/jobs.state.ts';
@@ -571,7 +571,8 @@ export class JobService {
   /** A live stream of changes to the caller's jobs (every job, for an admin). */
   async watchJobs(actor: Actor): Promise<AsyncIterableIterator<JobEvent>> {
     const events = await this.pubsub.subscribe('jobs');
-    return filterEvents(events, (event) => canSeeOwnedBy(actor, event.ownerId));
+    const notEnded = endedJobsFilter();
+    return filterEvents(events, (event) => canSeeOwnedBy(actor, event.ownerId) && notEnded(event));
   }
 
   /** The batch's aggregate now, then again after each change of one of its jobs, until all have finished. */
