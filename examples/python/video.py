@@ -2,47 +2,16 @@
 
     ATELIER_URL=http://127.0.0.1:4000 ATELIER_TOKEN=<token or API key> python3 examples/python/video.py [graphql|rest] [out dir]
 """
-import json, os, sys, time, urllib.request
+from atelier_example import args, graphql, post, save, wait
 
-URL = os.environ.get("ATELIER_URL", "http://127.0.0.1:4000")
-TOKEN = os.environ["ATELIER_TOKEN"]
-FACE, OUT = (sys.argv[1:] + ["graphql", "."][len(sys.argv) - 1:])[:2]
+FACE, OUT = args("graphql", ".")
 PROMPT = "a paper boat drifting on a pond"
-
-
-def post(path, body):
-    request = urllib.request.Request(URL + path, json.dumps(body).encode(), {"Content-Type": "application/json", "Authorization": "Bearer " + TOKEN})
-    with urllib.request.urlopen(request) as response:
-        return json.load(response)
-
-
-def graphql(query, **variables):
-    answer = post("/graphql", {"query": query, "variables": variables})
-    if answer.get("errors"):
-        sys.exit("error: " + answer["errors"][0]["message"])
-    return answer["data"]
-
-
-def save(url, name):
-    # Result URLs are signed: they open without a header.
-    path = os.path.join(OUT, name)
-    with urllib.request.urlopen(url) as response, open(path, "wb") as file:
-        file.write(response.read())
-    print(path)
-
 
 if FACE == "graphql":
     job = graphql("mutation($input: GenerateVideoInput!) { generateVideo(input: $input) { id } }",
                   input={"prompt": PROMPT, "numFrames": 24, "fps": 12, "videoConfig": {"resolution": "256x256"}})["generateVideo"]
-    while True:
-        job = graphql("query($id: ID!) { job(id: $id) { id status progress error { message } assets { url } } }", id=job["id"])["job"]
-        print(job["status"], job["progress"], "%", file=sys.stderr)
-        if job["status"] not in ("QUEUED", "PROCESSING"):
-            break
-        time.sleep(0.5)
-    if job["status"] != "COMPLETED":
-        sys.exit("job %s: %s" % (job["status"], job["error"]))
-    save(job["assets"][0]["url"], job["id"] + ".mp4")
+    job = wait(job["id"])
+    save(job["assets"][0]["url"], OUT, job["id"] + ".mp4")
 else:
     task = post("/generate/video", {"prompt": PROMPT, "num_frames": 24, "fps": 12})
-    save(task["video_url"], task["task_id"] + ".mp4")
+    save(task["video_url"], OUT, task["task_id"] + ".mp4")
