@@ -6,6 +6,7 @@ import type { Core } from '../src/core.ts';
 import type { Asset } from '../src/db/entities/asset.entity.ts';
 import type { Actor } from '../src/services/actor.ts';
 import { AppError, badInput } from '../src/services/errors.ts';
+import { assertSafeInput } from '../src/services/input-hygiene.ts';
 import { fileTooLarge } from '../src/services/upload.service.ts';
 import { parseContract } from './rest.contract.ts';
 
@@ -52,5 +53,7 @@ export async function receiveForm<T extends z.ZodType>(
   } else if (request.body && typeof request.body === 'object') {
     Object.assign(fields, request.body);
   }
+  // Form fields are read here, after the hygiene hook saw the (still unread) body: NUL and the like are refused now.
+  assertSafeInput(fields);
   return { files, fields: parseContract(fieldsContract, fields) };
 }

@@ -91,7 +91,8 @@ export function registerFileRoutes(app: FastifyInstance, core: Core) {
           .header('etag', `"${asset.sha256}"`)
           .send(stream);
       }
-      const asset = await authorize(request);
+      // Without a signed link the caller's credential needs the read scope, as GraphQL's `asset` does.
+      const asset = await authorize(request, 'assets.read');
       // Object storage may hand the bytes out itself: the client follows a short-lived presigned URL.
       const direct = await core.storage.downloadUrl?.(asset.storageKey, { mime: asset.mime, filename: asset.filename });
       if (direct) return reply.header('cache-control', 'private, no-store').redirect(direct, 302);

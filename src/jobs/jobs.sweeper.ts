@@ -11,10 +11,10 @@ import { jobEvent, publishJobEvent } from '../services/job.service.ts';
 import type { WorkerRegistry } from '../services/worker-registry.service.ts';
 import type { Storage } from '../storage/storage.service.ts';
 import { sweepOrphanFiles } from './files.sweeper.ts';
+import { isUuid } from '../services/validation.ts';
 
 const FILE_SWEEP_EVERY_MS = 60 * 60_000;
 
-const isUuid = (value: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 
 export interface SweepReport {
   /** QUEUED rows that had no queue entry (their API died between saving and queueing), now queued. */

@@ -32,6 +32,11 @@ export function outageOf(error: unknown): Dependency | null {
     if (PG_CODES.has(code) || PG_MESSAGE.test(message) || /ConnectionException/.test(name)) return 'postgres';
     // Files are the only thing reached through a path; a syscall error carrying one is storage.
     if (STORAGE_CODES.has(code) && typeof link.path === 'string') return 'storage';
+    // Object storage: the AWS SDK marks its answers with $metadata, a 5xx or throttling as a server fault, and its
+    // connection errors come up through its own HTTP handler.
+    const metadata = link.$metadata as { httpStatusCode?: number } | undefined;
+    if (link.$fault === 'server' || (metadata?.httpStatusCode ?? 0) >= 500) return 'storage';
+    if (NETWORK_CODES.has(code) && /@smithy|@aws-sdk/.test(String(link.stack ?? ''))) return 'storage';
     if (NETWORK_CODES.has(code)) return /redis/i.test(String(link.stack ?? '')) ? 'redis' : 'postgres';
   }
   return null;

@@ -25,7 +25,8 @@ export interface SceneRequest {
 /** Named scenes (the video platform's scene profiles): a video request cites them instead of repeating them. */
 export class SceneProfileService {
   list = (em: EntityManager, projectId?: string | null) =>
-    em.find(SceneProfile, projectId ? { project: projectId } : {}, { orderBy: { name: 'asc' }, populate: ['project'] });
+    // A project by id or by name, as everywhere a preset is cited.
+    em.find(SceneProfile, projectId ? { project: isUuid(projectId) ? projectId : { name: projectId } } : {}, { orderBy: { name: 'asc' }, populate: ['project'] });
 
   async get(em: EntityManager, id: string): Promise<SceneProfile> {
     const row = await em.findOne(SceneProfile, isUuid(id) ? { id } : { name: id }, { populate: ['project'] });

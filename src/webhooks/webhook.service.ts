@@ -12,7 +12,7 @@ import {
 import type { JobEvent } from '../pubsub/pubsub.ts';
 import { WEBHOOK_JOB_NAME, WEBHOOK_QUEUE_NAME, type WebhookPayload } from '../queue/queue.names.ts';
 import { type Actor, canSeeOwnedBy, isAdmin } from '../services/actor.ts';
-import { AppError, forbidden, notFound } from '../services/errors.ts';
+import { AppError, badInput, forbidden, notFound } from '../services/errors.ts';
 import { isUuid } from '../services/validation.ts';
 import { eventTypesOf, jobView, passedTypes, webhookTypeOf } from './webhook.events.ts';
 import { newMessageId, newWebhookSecret } from './webhook.signing.ts';
@@ -202,6 +202,8 @@ export class WebhookService {
     args: { jobId?: string | null; endpointId?: string | null; limit?: number | null },
   ): Promise<WebhookDelivery[]> {
     const where: Record<string, unknown> = isAdmin(actor) ? {} : { owner: actor.userId };
+    if (args.jobId && !isUuid(args.jobId)) throw badInput('jobId must be an id', { field: 'jobId' });
+    if (args.endpointId && !isUuid(args.endpointId)) throw badInput('endpointId must be an id', { field: 'endpointId' });
     if (args.jobId) where.job = args.jobId;
     if (args.endpointId) where.endpoint = args.endpointId;
     const limit = Math.max(1, Math.min(500, args.limit ?? 100));

@@ -102,7 +102,7 @@ describe('input hygiene at the edge', () => {
     ['POST', '/v2/auth/login', { username: `a${NUL}`, password: 'x' }, { detail: expect.stringContaining('username') }],
     ['POST', '/api/v1/inference/hallo2/config', { checkpoint: `c${NUL}` }, { detail: expect.stringContaining('checkpoint') }],
     ['POST', '/generate/image', { prompt: `p${NUL}` }, { detail: expect.stringContaining('prompt') }],
-    ['POST', '/api/v1/images/generate', { prompt: `p${NUL}` }, {}],
+    ['POST', '/api/v1/images/generate', { prompt: `p${NUL}` }, { detail: expect.stringContaining('prompt') }],
   ])('REST %s %s with NUL → 400 in the family shape, naming the field', async (method, route, body, shape) => {
     const response = await fetch(url + route, {
       method,
@@ -113,6 +113,26 @@ describe('input hygiene at the edge', () => {
     expect(response.status).toBe(400);
     expect(text).toMatch(/NUL/);
     expect(JSON.parse(text)).toMatchObject(shape);
+  });
+
+  it('NUL in a multipart form field (read after the hook saw the body) → 400 naming the field', async () => {
+    const form = new FormData();
+    form.append('imageUrl', `http://127.0.0.1/files/00000000-0000-0000-0000-000000000000`);
+    form.append('text', `t${NUL}`);
+    const response = await fetch(`${url}/api/generate`, { method: 'POST', body: form, headers: { authorization: `Bearer ${user.token}` } });
+    const text = await response.text();
+    expect(response.status).toBe(400);
+    expect(text).toMatch(/text: .*NUL/);
+  });
+
+  it('ids that are not ids on the webhook and scene-profile fields → BAD_USER_INPUT / NOT_FOUND / empty, never INTERNAL', async () => {
+    const deliveries = await graphql('query D($j: ID) { webhookDeliveries(jobId: $j) { id } }', { j: 'not-an-id' }, user.token);
+    expect(codeOf(deliveries.body)).toBe('BAD_USER_INPUT');
+    const redeliver = await graphql('mutation R($id: ID!) { redeliverWebhook(id: $id) { id } }', { id: 'not-an-id' }, user.token);
+    expect(codeOf(redeliver.body)).toBe('NOT_FOUND');
+    const scenes = await graphql('query S($p: ID) { sceneProfiles(projectId: $p) { id } }', { p: 'no-such-project' }, user.token);
+    expect(scenes.body.errors).toBeUndefined();
+    expect(scenes.body.data).toEqual({ sceneProfiles: [] });
   });
 
   describe('/files', () => {

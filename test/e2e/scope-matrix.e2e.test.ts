@@ -41,7 +41,6 @@ const PUBLIC_ROUTES = new Set([
   'GET /livez',
   'GET /readyz',
   'GET /metrics',
-  'GET /files/:id',
   'POST /webhooks/piapi',
   'GET /openapi.json',
 ]);
@@ -50,7 +49,7 @@ const PUBLIC_ROUTES = new Set([
  * Routes that check their caller themselves, outside the scope hook, because the anonymous user of the
  * anonymous REST families may fetch its own files there too (files.routes.ts): the read scope, asserted below.
  */
-const SELF_CHECKED_ROUTES: Record<string, Requirement> = { 'GET /files/:id/thumbnail': 'read' };
+const SELF_CHECKED_ROUTES: Record<string, Requirement> = { 'GET /files/:id': 'read', 'GET /files/:id/thumbnail': 'read' };
 
 describe('scopes: the same answer on both faces for every operation and credential', () => {
   // Without anonymous families (on loopback both would admit callers with no credential, as the user `anonymous`).

@@ -12,6 +12,13 @@ describe('outages', () => {
     expect(outageOf(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe('redis');
     expect(outageOf(errno('ENOSPC', 'ENOSPC: no space left on device', { path: '/srv/atelier/storage/x.png' }))).toBe('storage');
     expect(outageOf(errno('EACCES', 'EACCES: permission denied', { path: '/srv/x' }))).toBe('storage');
+    // Object storage through the AWS SDK: a 5xx or throttling answer, or a connection error from its HTTP handler.
+    expect(outageOf(Object.assign(new Error('We encountered an internal error'), { name: 'InternalError', $fault: 'server', $metadata: { httpStatusCode: 500 } }))).toBe('storage');
+    expect(outageOf(Object.assign(new Error('Slow Down'), { name: 'SlowDown', $fault: 'client', $metadata: { httpStatusCode: 503 } }))).toBe('storage');
+    const sdkRefused = errno('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9000');
+    sdkRefused.stack = `${sdkRefused.message}\n    at NodeHttpHandler.handle (node_modules/@smithy/node-http-handler/dist-cjs/index.js:1:1)`;
+    expect(outageOf(sdkRefused)).toBe('storage');
+    expect(outageOf(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $fault: 'client', $metadata: { httpStatusCode: 404 } }))).toBeNull();
     expect(outageOf(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBeNull();
     expect(outageOf(new AppError('BAD_USER_INPUT', 'connection terminated is a fine prompt'))).toBeNull();
   });
