@@ -50,6 +50,8 @@ export async function attemptDelivery(em: EntityManager, service: WebhookService
     // Checked again at send time: the name may resolve elsewhere than when the endpoint was made.
     await checkWebhookTarget(endpoint.url, settings.allowedHosts);
   } catch (error) {
+    // A passing DNS failure is retried like a failed send, not taken as a refused target.
+    if (error instanceof AppError && error.details?.transient) throw new Error(error.message);
     throw await fail(error instanceof AppError ? error.message : String(error));
   }
   const secret = await service.secretFor(em, delivery.owner.id);

@@ -23,8 +23,10 @@ export async function checkWebhookTarget(raw: string, allowedHosts: readonly str
   let addresses: string[];
   try {
     addresses = ipaddr.isValid(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
-  } catch {
-    throw badInput(`Webhook host ${host} does not resolve`, { field });
+  } catch (error) {
+    // ENOTFOUND: the name does not exist. Anything else (EAI_AGAIN, a DNS server down) may pass: a delivery retries.
+    const transient = (error as NodeJS.ErrnoException).code !== 'ENOTFOUND';
+    throw badInput(`Webhook host ${host} does not resolve`, { field, ...(transient ? { transient: true } : {}) });
   }
   for (const address of addresses) {
     const parsed = ipaddr.process(address);
