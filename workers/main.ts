@@ -25,7 +25,20 @@ const connection = createRedis(requireUrls(config).redisUrl, 'worker');
 const runningJobs = new Set<string>();
 // One BullMQ worker per engine family, each on that family's own queue.
 const workers = [...loaded].map(([family, familyEngines]) => {
-  const worker = new Worker(generationQueueName(family), capRunningPerUser(core, config.MAX_RUNNING_JOBS_PER_USER, createProcessor(core, handlersByJobName(familyEngines), logger)), {
+  const run = createProcessor(core, handlersByJobName(familyEngines), logger);
+  // Counted as running (heartbeat) and recorded on the row only once admitted: a job the per-user cap puts back
+  // is neither, however often it is offered.
+  const tracked: typeof run = async (queueJob, token, signal) => {
+    const { jobId } = queueJob.data;
+    runningJobs.add(jobId);
+    recordAttemptWorker(core.orm.em.fork(), jobId, workerId()).catch((error) => logger.warn({ err: error, jobId }, 'could not record the worker on the job'));
+    try {
+      return await run(queueJob, token, signal);
+    } finally {
+      runningJobs.delete(jobId);
+    }
+  };
+  const worker = new Worker(generationQueueName(family), capRunningPerUser(core, config.MAX_RUNNING_JOBS_PER_USER, tracked), {
     connection,
     prefix: config.QUEUE_PREFIX,
     // Provider jobs wait on remote APIs, not on this machine: BATCH_MAX_CONCURRENT of them run at once.
@@ -37,12 +50,6 @@ const workers = [...loaded].map(([family, familyEngines]) => {
   });
   worker.on('error', (error) => logger.error({ err: error, family }, 'worker error'));
   worker.on('failed', (job, error) => logger.debug({ queueJobId: job?.id, err: error }, 'queue job failed'));
-  worker.on('active', (job) => {
-    runningJobs.add(job.data.jobId);
-    recordAttemptWorker(core.orm.em.fork(), job.data.jobId, workerId()).catch((error) => logger.warn({ err: error, jobId: job.data.jobId }, 'could not record the worker on the job'));
-  });
-  worker.on('completed', (job) => runningJobs.delete(job.data.jobId));
-  worker.on('failed', (job) => job && runningJobs.delete(job.data.jobId));
   return worker;
 });
 await Promise.all(workers.map((w) => w.waitUntilReady()));
