@@ -16,6 +16,16 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
  * records the job on the row; a repeat of the same request gets that job back, a different request under the
  * same key a 409. A repeat arriving while the first is still making its job waits for it.
  */
+/** Thrown by a `create` whose resource was made before a later step of it failed. */
+export class MadeThenFailed extends Error {
+  readonly resource: IdempotentResource;
+
+  constructor(resource: IdempotentResource, cause: unknown) {
+    super('made, then failed', { cause });
+    this.resource = resource;
+  }
+}
+
 export class IdempotencyService {
   private readonly ttlMs: number;
   private readonly waitMs: number;
@@ -59,6 +69,11 @@ export class IdempotencyService {
         try {
           made = await create();
         } catch (error) {
+          if (error instanceof MadeThenFailed) {
+            // The job exists (a later step failed): the key keeps it, so the client's retry gets it, not a second one.
+            await conn.execute(`update idempotency_keys set resource_type = ?, resource_id = ? where id = ?`, [error.resource.kind, error.resource.id, id]);
+            throw error.cause;
+          }
           // Nothing was made: the key is free for the client's next try.
           await conn.execute(`delete from idempotency_keys where id = ?`, [id]).catch(() => undefined);
           throw error;

@@ -3,7 +3,7 @@ import { Batch } from '../db/entities/batch.entity.ts';
 import { Job } from '../db/entities/job.entity.ts';
 import type { Actor } from '../services/actor.ts';
 import type { WebhookService, WebhookSpec } from '../webhooks/webhook.service.ts';
-import { IdempotencyService, requestFingerprint } from './jobs.idempotency.ts';
+import { IdempotencyService, MadeThenFailed, requestFingerprint } from './jobs.idempotency.ts';
 
 /** What a client may add to any generation request, on either face. */
 export interface SubmitExtras {
@@ -46,11 +46,22 @@ export class JobSubmissions {
     const webhook = extras.webhook?.url ? await this.webhooks.validate(extras.webhook) : null;
     const make = async () => {
       const value = await create();
-      if (webhook) await this.webhooks.attach(em, actor.userId, await jobsOf(value), webhook);
-      return { value, resource: { kind, id: value.id } };
+      const resource = { kind, id: value.id };
+      try {
+        if (webhook) await this.webhooks.attach(em, actor.userId, await jobsOf(value), webhook);
+      } catch (error) {
+        throw new MadeThenFailed(resource, error);
+      }
+      return { value, resource };
     };
     const key = extras.idempotencyKey ?? null;
-    if (key === null) return { value: (await make()).value, replayed: false };
+    if (key === null) {
+      try {
+        return { value: (await make()).value, replayed: false };
+      } catch (error) {
+        throw error instanceof MadeThenFailed ? error.cause : error;
+      }
+    }
     IdempotencyService.check(key, 'idempotencyKey');
     const fingerprint = requestFingerprint(operation, { body, webhook: extras.webhook ?? null });
     const entity = kind === 'job' ? Job : Batch;
