@@ -116,7 +116,8 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
   const pubsub = new PubSub(redis, subscriber, config.QUEUE_PREFIX);
   const storage = createStorage(config);
   const profiles = new ProfileService(parseEngineAliases(config.ENGINE_ALIASES));
-  const authCache = new AuthCache({ pubsub, ttlMs: config.AUTH_CACHE_TTL_MS });
+  const authLog = createLogger('auth', config);
+  const authCache = new AuthCache({ pubsub, ttlMs: config.AUTH_CACHE_TTL_MS, warn: (err, message) => authLog.warn({ err }, message) });
   await authCache.listen();
   const quotas = new QuotaService({
     imagesPerDay: config.QUOTA_IMAGES_PER_DAY ?? null,

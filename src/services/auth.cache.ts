@@ -38,9 +38,12 @@ export class AuthCache {
   /** Counts changes heard: a caller that authenticated earlier checks again only when this has moved. */
   generation = 0;
 
-  constructor(deps: { pubsub?: PubSub; ttlMs?: number }) {
+  private readonly warn: (error: unknown, message: string) => void;
+
+  constructor(deps: { pubsub?: PubSub; ttlMs?: number; warn?: (error: unknown, message: string) => void }) {
     this.pubsub = deps.pubsub;
     this.ttlMs = deps.ttlMs ?? 30_000;
+    this.warn = deps.warn ?? (() => undefined);
   }
 
   /** Resolves once this process hears changes from the others. */
@@ -50,7 +53,7 @@ export class AuthCache {
     const changes = this.listening;
     void (async () => {
       for await (const change of changes) this.forget(change);
-    })().catch(() => undefined);
+    })().catch((error) => this.warn(error, 'auth changes from other processes are no longer heard; cached users and keys expire by their TTL only'));
   }
 
   async close(): Promise<void> {
@@ -74,7 +77,7 @@ export class AuthCache {
   /** Drops the entries here and in every other process. */
   async changed(change: AuthChange): Promise<void> {
     this.forget(change);
-    await this.pubsub?.publish('authChanged', undefined, change).catch(() => undefined);
+    await this.pubsub?.publish('authChanged', undefined, change).catch((error) => this.warn(error, 'could not announce an auth change; other processes see it when their cache entry expires'));
   }
 
   private fresh<T>(map: Map<string, Entry<T>>, key: string): T | undefined {
