@@ -261,7 +261,13 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
           socketActors.set(ctx, { actor, generation });
           guard.track(ctx.extra.socket, authorization);
           return true;
-        } catch {
+        } catch (error) {
+          // A refused credential is the caller's (4403); anything else is ours, a database or Redis out of reach:
+          // logged, and the socket told to come back later (1013) rather than that it is forbidden.
+          if ((error as { code?: string }).code !== 'UNAUTHENTICATED') {
+            logger.warn({ err: error }, 'graphql-ws connection could not be authenticated');
+            ctx.extra.socket.close(1013, 'Service unavailable; try again later');
+          }
           return false;
         }
       },
