@@ -1,5 +1,5 @@
 import type { Batch } from '../src/db/entities/batch.entity.ts';
-import type { BatchProgress } from '../src/services/job.service.ts';
+import type { BatchProgress } from '../src/jobs/jobs.read.ts';
 import { builder } from './builder.ts';
 import { requireActor } from './context.ts';
 import { GenerateImageInput, JobRef } from './job.ts';

@@ -3,7 +3,7 @@ import type { JobLog } from '../src/db/entities/job-log.entity.ts';
 import type { JobEvent } from '../src/pubsub/pubsub.ts';
 import { badInput } from '../src/services/errors.ts';
 import { SPEECH_EMOTIONS } from '../src/services/generation.inputs.ts';
-import type { JobStats } from '../src/services/job.service.ts';
+import type { JobStats } from '../src/jobs/jobs.read.ts';
 import { AssetRef } from './asset.ts';
 import { builder } from './builder.ts';
 import { requireActor } from './context.ts';

@@ -1,4 +1,9 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Job } from '../db/entities/job.entity.ts';
 import type { CancelRequest, PubSub } from '../pubsub/pubsub.ts';
+import { dequeueGeneration, type GenerationQueues } from '../queue/queue.producer.ts';
+import { jobEvent, publishJobEvent } from './jobs.events.ts';
+import { jobsRepository, toJob } from './jobs.repository.ts';
 
 /**
  * Cancel requests for the jobs a worker process is running, over one subscription for the whole process
@@ -63,4 +68,18 @@ export function cancelListener(pubsub: PubSub): CancelListener {
     listeners.set(pubsub, listener);
   }
   return listener;
+}
+
+/**
+ * Cancels a job that has not finished; null when it already has. A waiting entry is removed from its queue; a
+ * running one is locked by its worker, which hears the cancel request and stops at its next step.
+ */
+export async function cancelJob(deps: { queues: GenerationQueues; pubsub: PubSub }, em: EntityManager, id: string): Promise<Job | null> {
+  const row = await jobsRepository.cancel(em, id);
+  if (!row) return null;
+  const cancelled = toJob(em, row);
+  await dequeueGeneration(deps.queues, cancelled).catch(() => false);
+  await deps.pubsub.publish('cancel', undefined, { jobId: id }).catch(() => undefined);
+  await publishJobEvent(deps.pubsub, jobEvent(cancelled)).catch(() => undefined);
+  return cancelled;
 }

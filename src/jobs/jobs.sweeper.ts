@@ -7,7 +7,7 @@ import { Job } from '../db/entities/job.entity.ts';
 import { JobLog } from '../db/entities/job-log.entity.ts';
 import type { PubSub } from '../pubsub/pubsub.ts';
 import { enqueueGeneration, type GenerationQueues, queueJobId } from '../queue/queue.producer.ts';
-import { jobEvent, publishJobEvent } from '../services/job.service.ts';
+import { jobEvent, publishJobEvent } from './jobs.events.ts';
 import type { WorkerRegistry } from '../services/worker-registry.service.ts';
 import type { Storage } from '../storage/storage.service.ts';
 import { sweepOrphanFiles } from './files.sweeper.ts';

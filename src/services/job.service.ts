@@ -1,23 +1,20 @@
-import { randomInt, randomUUID } from 'node:crypto';
-import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import { z } from 'zod';
-import { Asset, type AssetKind } from '../db/entities/asset.entity.ts';
-import { Batch } from '../db/entities/batch.entity.ts';
-import { FINAL_JOB_STATUSES, JOB_KINDS, JOB_STATUSES, Job, type JobKind, type JobStatus } from '../db/entities/job.entity.ts';
-import { JobLog } from '../db/entities/job-log.entity.ts';
-import { User } from '../db/entities/user.entity.ts';
+import { randomInt } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AssetKind } from '../db/entities/asset.entity.ts';
+import { Asset } from '../db/entities/asset.entity.ts';
+import type { Batch } from '../db/entities/batch.entity.ts';
+import type { Job, JobKind } from '../db/entities/job.entity.ts';
+import type { JobLog } from '../db/entities/job-log.entity.ts';
 import type { JobEvent, PubSub } from '../pubsub/pubsub.ts';
-
-export { jobEvent, publishJobEvent };
-export type { QueueInfo };
-import { ENGINE_FAMILIES, type EngineFamily, isEngineFamily } from '../queue/queue.names.ts';
-import { dequeueGeneration, enqueueGeneration, type GenerationQueues } from '../queue/queue.producer.ts';
-import { endedJobsFilter, jobEvent, publishJobEvent } from '../jobs/jobs.events.ts';
-import { jobQueries, type QueueInfo, type QueueInfoReader } from '../jobs/jobs.query.ts';
-import { jobsRepository, toJob } from '../jobs/jobs.repository.ts';
-import { enginesFor } from '../jobs/jobs.state.ts';
+import type { EngineFamily } from '../queue/queue.names.ts';
+import type { GenerationQueues } from '../queue/queue.producer.ts';
+import { cancelJob } from '../jobs/jobs.cancel.ts';
+import type { QueueInfo, QueueInfoReader } from '../jobs/jobs.query.ts';
+import { type BatchProgress, type JobFilter, JobReader, type JobStats } from '../jobs/jobs.read.ts';
+import { JobSubmitter, type QuotaCheck, requireEngine, type Submission } from '../jobs/jobs.submit.ts';
+import { JobWatcher } from '../jobs/jobs.watch.ts';
 import { type Actor, canSeeOwnedBy, isAdmin } from './actor.ts';
-import { AppError, badInput, forbidden, notFound } from './errors.ts';
+import { AppError, badInput } from './errors.ts';
 import {
   generateBatchInput,
   generateImageInput,
@@ -39,6 +36,7 @@ import {
   type VideoJobInput,
 } from './generation.inputs.ts';
 import { type KeysetCursor, parsePageArgs, toPage, type Page, type PageArgs } from './pagination.ts';
+import type { FilterQuery } from '@mikro-orm/postgresql';
 import type { ProfileService } from './profile.service.ts';
 import type { ProviderService } from './provider.service.ts';
 import { MediaLimits } from './media-limits.ts';
@@ -48,75 +46,23 @@ import { getTalkingHeadConfig } from './user.service.ts';
 import { isUuid, parseInput } from './validation.ts';
 import { findVoice, BUILTIN_VOICES } from './voice.catalog.ts';
 
-export interface JobFilter extends PageArgs {
-  status?: JobStatus | null;
-  kind?: JobKind | null;
-  engine?: string | null;
-  search?: string | null;
-  createdAfter?: Date | null;
-  createdBefore?: Date | null;
-  order?: 'NEWEST' | 'OLDEST' | null;
-  batchId?: string | null;
-}
 
-const jobFilter = z.object({
-  status: z.enum(JOB_STATUSES).nullish(),
-  kind: z.enum(JOB_KINDS).nullish(),
-  engine: z.string().trim().min(1).max(64).nullish(),
-  search: z.string().trim().min(1).max(200).nullish(),
-  createdAfter: z.date().nullish(),
-  createdBefore: z.date().nullish(),
-  order: z.enum(['NEWEST', 'OLDEST']).nullish(),
-  batchId: z.uuid().nullish(),
-});
-
-export interface JobStats {
-  total: number;
-  byStatus: { status: JobStatus; count: number }[];
-  byKind: { kind: JobKind; count: number }[];
-}
-
-export interface BatchProgress {
-  batchId: string;
-  status: 'QUEUED' | 'PROCESSING' | 'COMPLETED' | 'COMPLETED_WITH_ERRORS' | 'FAILED';
-  total: number;
-  queued: number;
-  processing: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  /** Mean progress of the batch's jobs, a finished job counting 100. */
-  progress: number;
-  cost: number;
-}
-
-export const isFinalStatus = (status: JobStatus) => FINAL_JOB_STATUSES.includes(status);
-
-
-interface Quota {
-  kind: 'IMAGE' | 'VIDEO';
-  check: () => Promise<void> | undefined;
-}
-
-export interface Submission {
-  kind: JobKind;
-  input: object;
-  priority: number;
-  timeout: number;
-  prompt: string | null;
-  engine: EngineFamily;
-  batch?: Batch;
-}
-
+/**
+ * Turns each kind of generation request into a submission (defaults, profiles, provider routes, model and
+ * asset checks) and hands it to the jobs module (src/jobs), which owns the rows, the queue entries and the
+ * events. Reads, watches and control are the jobs module's, offered here so both faces have one door.
+ */
 export class JobService {
-  private readonly queues: GenerationQueues;
-  private readonly queueInfoReader: QueueInfoReader | undefined;
-  private readonly pubsub: PubSub;
   private readonly profiles: ProfileService;
   private readonly defaultEngine: EngineFamily;
   private readonly quotas: QuotaService | undefined;
   private readonly workers: WorkerRegistry | undefined;
   private readonly providers: ProviderService | undefined;
+  private readonly queues: GenerationQueues;
+  private readonly pubsub: PubSub;
+  private readonly submitter: JobSubmitter;
+  private readonly reader: JobReader;
+  private readonly watcher: JobWatcher;
 
   constructor(deps: {
     queues: GenerationQueues;
@@ -131,30 +77,21 @@ export class JobService {
     /** Routes image requests to paid providers (engine "provider"). */
     providers?: ProviderService;
   }) {
-    this.queues = deps.queues;
-    this.queueInfoReader = deps.queueInfo;
-    this.pubsub = deps.pubsub;
     this.profiles = deps.profiles;
     this.defaultEngine = deps.defaultEngine ?? 'builtin';
     this.quotas = deps.quotas;
     this.workers = deps.workers;
     this.providers = deps.providers;
+    this.queues = deps.queues;
+    this.pubsub = deps.pubsub;
+    this.submitter = new JobSubmitter({ queues: deps.queues, pubsub: deps.pubsub, quotas: deps.quotas });
+    this.reader = new JobReader({ queueInfo: deps.queueInfo });
+    this.watcher = new JobWatcher({ pubsub: deps.pubsub, reader: this.reader });
   }
 
-  /**
-   * The request's engine, else its project's default, else the configured default; refused here when it
-   * cannot run this kind of job, rather than failing later on a worker.
-   */
+  /** The request's engine, else its project's default, else the configured default. */
   private engineFor(kind: JobKind, requested: string | null | undefined, projectDefault: string | null | undefined): EngineFamily {
-    const engine = requested ?? projectDefault ?? this.defaultEngine;
-    if (!isEngineFamily(engine)) {
-      throw badInput(`Unknown engine "${engine}". Available: ${ENGINE_FAMILIES.join(', ')}`, { field: 'engine' });
-    }
-    const able = enginesFor(kind);
-    if (!able.includes(engine)) {
-      throw badInput(`The ${engine} engine cannot run ${kind} jobs. Engines that can: ${able.join(', ')}`, { field: 'engine', engines: [...able] });
-    }
-    return engine;
+    return requireEngine(kind, requested ?? projectDefault ?? this.defaultEngine);
   }
 
   /* ---- submission ---- */
@@ -305,71 +242,7 @@ export class JobService {
       }
     }
     const check = () => this.quotas?.checkImages(em, actor, resolved.map((r) => ({ width: r.input.width, height: r.input.height, count: r.input.numImages })));
-    const batch = em.create(
-      Batch,
-      {
-        id: randomUUID(),
-        owner: em.getReference(User, actor.userId),
-        priority: batchInput.priority,
-        metadata: batchInput.metadata ?? null,
-        total: resolved.length,
-        createdAt: new Date(),
-      },
-      { persist: false },
-    );
-    const jobs = resolved.map((r) => this.newJob(em, actor, { ...r, batch }));
-    // A batch and its jobs are stored whole or not at all, so always in a transaction.
-    await this.store(em, actor, { kind: 'IMAGE', check }, jobs, batch);
-    await Promise.all(jobs.map((job) => this.enqueue(em, job)));
-    return batch;
-  }
-
-  /**
-   * Writes new rows. The common case is one INSERT on one connection. Only a daily limit needs a transaction:
-   * its check holds the user's quota lock until commit, so two requests at the limit cannot both count the same
-   * room.
-   */
-  private async store(em: EntityManager, actor: Actor, quota: Quota | undefined, jobs: Job[], batch?: Batch): Promise<void> {
-    const daily = quota && this.quotas ? await this.quotas.hasDailyLimit(em, actor, quota.kind) : false;
-    if (!daily && !batch) {
-      await quota?.check();
-      await jobsRepository.insert(em, jobs);
-      return;
-    }
-    await em.begin();
-    try {
-      await quota?.check();
-      if (batch) await em.insert(Batch, batch);
-      await jobsRepository.insert(em, jobs);
-      await em.commit();
-    } catch (error) {
-      await em.rollback();
-      throw error;
-    }
-  }
-
-  /** A new job with every column set here, so storing it needs no RETURNING and no re-read. */
-  private newJob(em: EntityManager, actor: Actor, submission: Submission): Job {
-    return em.create(
-      Job,
-      {
-        id: randomUUID(),
-        kind: submission.kind,
-        status: 'QUEUED',
-        progress: 0,
-        input: submission.input as Record<string, unknown>,
-        priority: submission.priority,
-        timeoutSeconds: submission.timeout,
-        prompt: submission.prompt,
-        engine: submission.engine,
-        cost: 0,
-        attempt: 0,
-        batch: submission.batch ?? null,
-        owner: em.getReference(User, actor.userId),
-        createdAt: new Date(),
-      },
-      { persist: false },
-    );
+    return this.submitter.submitBatch(em, actor, { priority: batchInput.priority, metadata: batchInput.metadata, submissions: resolved }, { kind: 'IMAGE', check });
   }
 
   /** Stores and queues a job whose input another service (e.g. ComfyService) has already validated. */
@@ -378,30 +251,8 @@ export class JobService {
     return this.submit(em, actor, submission);
   }
 
-  private async submit(em: EntityManager, actor: Actor, submission: Submission, quota?: Quota): Promise<Job> {
-    const job = this.newJob(em, actor, submission);
-    await this.store(em, actor, quota, [job]);
-    await this.enqueue(em, job);
-    return job;
-  }
-
-  /**
-   * Announces and queues a stored job. QUEUED goes out on the same Redis connection just before the queue entry,
-   * so no worker can start (and announce PROCESSING) before it. If the queue cannot take the job, the row says so
-   * rather than vanishing.
-   */
-  private async enqueue(em: EntityManager, job: Job): Promise<void> {
-    const announced = publishJobEvent(this.pubsub, jobEvent(job)).catch(() => undefined);
-    try {
-      await enqueueGeneration(this.queues, job);
-    } catch (error) {
-      await announced;
-      const message = 'The job queue is unavailable; the job was not queued. Retry later.';
-      const row = await jobsRepository.fail(em, job.id, 'QUEUE_UNAVAILABLE', message);
-      if (row) await publishJobEvent(this.pubsub, jobEvent(toJob(em, row))).catch(() => undefined);
-      throw new AppError('SERVICE_UNAVAILABLE', message, { jobId: job.id, cause: (error as Error).message });
-    }
-    await announced;
+  private submit(em: EntityManager, actor: Actor, submission: Submission, quota?: QuotaCheck): Promise<Job> {
+    return this.submitter.submit(em, actor, submission, quota);
   }
 
   private async requireAsset(em: EntityManager, actor: Actor, id: string, kind: AssetKind, field: string): Promise<Asset> {
@@ -411,72 +262,64 @@ export class JobService {
     return asset;
   }
 
-  /* ---- control ---- */
+  /* ---- control, reads and live streams: the jobs module's ---- */
 
   async cancelJob(em: EntityManager, actor: Actor, id: string): Promise<Job> {
-    const job = await this.getJob(em, actor, id);
-    const row = await jobsRepository.cancel(em, id);
-    if (!row) throw new AppError('CONFLICT', `Job ${id} is already ${job.status} and cannot be cancelled`, { status: job.status });
-    const cancelled = toJob(em, row);
-    // A waiting entry is removed; a running one is locked by its worker, which stops at its next step.
-    await dequeueGeneration(this.queues, cancelled).catch(() => false);
-    await this.pubsub.publish('cancel', undefined, { jobId: id }).catch(() => undefined);
-    await publishJobEvent(this.pubsub, jobEvent(cancelled)).catch(() => undefined);
+    const job = await this.reader.getJob(em, actor, id);
+    const cancelled = await cancelJob({ queues: this.queues, pubsub: this.pubsub }, em, id);
+    if (!cancelled) throw new AppError('CONFLICT', `Job ${id} is already ${job.status} and cannot be cancelled`, { status: job.status });
     return cancelled;
   }
 
   async retryJob(em: EntityManager, actor: Actor, id: string): Promise<Job> {
-    const job = await this.getJob(em, actor, id);
-    const row = await jobsRepository.retry(em, id);
-    if (!row) {
-      throw new AppError('CONFLICT', `Only failed or cancelled jobs can be retried; job ${id} is ${job.status}`, { status: job.status });
-    }
-    const queued = toJob(em, row);
-    await this.enqueue(em, queued);
+    const job = await this.reader.getJob(em, actor, id);
+    const queued = await this.submitter.retry(em, id);
+    if (!queued) throw new AppError('CONFLICT', `Only failed or cancelled jobs can be retried; job ${id} is ${job.status}`, { status: job.status });
     return queued;
   }
 
-  /**
-   * Waits until the job reaches a final state or `timeoutMs` passes, and returns the job as it then is
-   * (the REST faces answer synchronously when the client is willing to wait).
-   */
-  async awaitJob(em: EntityManager, actor: Actor, jobOrId: Job | string, timeoutMs: number): Promise<Job> {
-    // Not waiting: the job just submitted is what the client gets, without reading it back.
-    if (timeoutMs <= 0 && typeof jobOrId !== 'string') return jobOrId;
-    const id = typeof jobOrId === 'string' ? jobOrId : jobOrId.id;
-    if (timeoutMs > 0) {
-      const events = await this.watchJob(em, actor, id);
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-      try {
-        for (;;) {
-          const step = await Promise.race([events.next(), timedOut]);
-          if (step === 'timeout' || step.done || isFinalStatus(step.value.status)) break;
-        }
-      } finally {
-        clearTimeout(timer);
-        await events.return?.();
-      }
-    }
-    em.clear();
-    return this.getJob(em, actor, id);
+  awaitJob(em: EntityManager, actor: Actor, jobOrId: Job | string, timeoutMs: number): Promise<Job> {
+    return this.watcher.awaitJob(em, actor, jobOrId, timeoutMs);
   }
 
-  /* ---- reading ---- */
-
-  async getJob(em: EntityManager, actor: Actor, id: string): Promise<Job> {
-    const job = isUuid(id) ? await em.findOne(Job, { id }) : null;
-    if (!job) throw notFound('Job', id);
-    if (!canSeeOwnedBy(actor, job.owner.id)) throw forbidden(`Job ${id} belongs to another user`);
-    return job;
+  getJob(em: EntityManager, actor: Actor, id: string): Promise<Job> {
+    return this.reader.getJob(em, actor, id);
   }
 
-  async listJobs(em: EntityManager, actor: Actor, args: JobFilter): Promise<Page<Job>> {
-    const { limit, after } = parsePageArgs(args);
-    const filter = parseInput(jobFilter, args);
-    const query = jobQueries.list({ ...filter, ownerId: isAdmin(actor) ? null : actor.userId, oldestFirst: filter.order === 'OLDEST', after, limit: limit + 1 });
-    const rows = (await em.execute<Record<string, unknown>[]>(query.sql, query.params)).map((row) => toJob(em, row));
-    return toPage(rows, limit, after !== null);
+  listJobs(em: EntityManager, actor: Actor, args: JobFilter): Promise<Page<Job>> {
+    return this.reader.listJobs(em, actor, args);
+  }
+
+  stats(em: EntityManager, actor: Actor, everyone: boolean): Promise<JobStats> {
+    return this.reader.stats(em, actor, everyone);
+  }
+
+  jobLogs(em: EntityManager, actor: Actor, id: string): Promise<JobLog[]> {
+    return this.reader.jobLogs(em, actor, id);
+  }
+
+  queueInfo(_em: EntityManager, job: Job): Promise<QueueInfo> {
+    return this.reader.queueInfo(job);
+  }
+
+  getBatch(em: EntityManager, actor: Actor, id: string): Promise<Batch> {
+    return this.reader.getBatch(em, actor, id);
+  }
+
+  batchProgress(em: EntityManager, batch: Batch): Promise<BatchProgress> {
+    return this.reader.batchProgress(em, batch);
+  }
+
+  watchJob(em: EntityManager, actor: Actor, id: string): Promise<AsyncIterableIterator<JobEvent>> {
+    return this.watcher.watchJob(em, actor, id);
+  }
+
+  watchJobs(actor: Actor): Promise<AsyncIterableIterator<JobEvent>> {
+    return this.watcher.watchJobs(actor);
+  }
+
+  watchBatch(em: EntityManager, actor: Actor, id: string): Promise<AsyncIterableIterator<BatchProgress>> {
+    return this.watcher.watchBatch(em, actor, id);
   }
 
   async listAssets(em: EntityManager, actor: Actor, args: PageArgs & { kind?: AssetKind | null }): Promise<Page<Asset>> {
@@ -489,189 +332,10 @@ export class JobService {
     return toPage(rows, limit, after !== null);
   }
 
-  async stats(em: EntityManager, actor: Actor, everyone: boolean): Promise<JobStats> {
-    if (everyone && !isAdmin(actor)) throw forbidden('Only admins can see everyone’s statistics');
-    const query = jobQueries.stats(everyone ? null : actor.userId);
-    const rows = await em.execute<{ status: JobStatus; kind: JobKind; count: number }[]>(query.sql, query.params);
-    const sum = <K extends string>(key: (r: (typeof rows)[number]) => K, keys: readonly K[]) =>
-      keys.map((k) => ({ key: k, count: rows.filter((r) => key(r) === k).reduce((s, r) => s + Number(r.count), 0) }));
-    return {
-      total: rows.reduce((s, r) => s + Number(r.count), 0),
-      byStatus: sum((r) => r.status, JOB_STATUSES).map(({ key, count }) => ({ status: key, count })),
-      byKind: sum((r) => r.kind, JOB_KINDS).map(({ key, count }) => ({ kind: key, count })),
-    };
-  }
-
-  async jobLogs(em: EntityManager, actor: Actor, id: string): Promise<JobLog[]> {
-    await this.getJob(em, actor, id);
-    return em.find(JobLog, { job: id }, { orderBy: { id: 'asc' } });
-  }
-
-  /** Where a queued job stands, and when a job should finish: read from BullMQ and Redis, never from `jobs`. */
-  async queueInfo(_em: EntityManager, job: Job): Promise<QueueInfo> {
-    if (!this.queueInfoReader || isFinalStatus(job.status)) return { queuePosition: null, etaSeconds: null };
-    return this.queueInfoReader.read(job).catch(() => ({ queuePosition: null, etaSeconds: null }));
-  }
-
-  /* ---- batches ---- */
-
-  async getBatch(em: EntityManager, actor: Actor, id: string): Promise<Batch> {
-    const batch = isUuid(id) ? await em.findOne(Batch, { id }) : null;
-    if (!batch) throw notFound('Batch', id);
-    if (!canSeeOwnedBy(actor, batch.owner.id)) throw forbidden(`Batch ${id} belongs to another user`);
-    return batch;
-  }
-
-  async batchProgress(em: EntityManager, batch: Batch): Promise<BatchProgress> {
-    const query = jobQueries.batchProgress(batch.id);
-    const rows = await em.execute<{ status: JobStatus; n: number; progress: number; cost: number }[]>(query.sql, query.params);
-    const count = (status: JobStatus) => rows.find((r) => r.status === status)?.n ?? 0;
-    const counts = {
-      queued: count('QUEUED'),
-      processing: count('PROCESSING'),
-      completed: count('COMPLETED'),
-      failed: count('FAILED'),
-      cancelled: count('CANCELLED'),
-    };
-    const finished = counts.completed + counts.failed + counts.cancelled;
-    const progressSum = rows.reduce((sum, r) => sum + (isFinalStatus(r.status) ? 100 * r.n : r.progress), 0);
-    const status: BatchProgress['status'] =
-      finished === batch.total
-        ? counts.completed === batch.total
-          ? 'COMPLETED'
-          : counts.completed > 0
-            ? 'COMPLETED_WITH_ERRORS'
-            : 'FAILED'
-        : counts.queued === batch.total
-          ? 'QUEUED'
-          : 'PROCESSING';
-    return {
-      batchId: batch.id,
-      status,
-      total: batch.total,
-      ...counts,
-      progress: batch.total ? Math.floor(progressSum / batch.total) : 100,
-      cost: rows.reduce((sum, r) => sum + Number(r.cost), 0),
-    };
-  }
-
-  /* ---- live ---- */
-
-  /** A live stream of one job's changes, starting with its current state and ending at a final state. */
-  async watchJob(em: EntityManager, actor: Actor, id: string): Promise<AsyncIterableIterator<JobEvent>> {
-    await this.getJob(em, actor, id);
-    const events = await this.pubsub.subscribe('job', id);
-    // Read after subscribing: any later change arrives as an event, none falls in between.
-    em.clear();
-    const job = await this.getJob(em, actor, id);
-    const snapshot = jobEvent(job, await this.queueInfo(em, job));
-    return untilFinal(snapshot, events);
-  }
-
-  /** A live stream of changes to the caller's jobs (every job, for an admin). */
-  async watchJobs(actor: Actor): Promise<AsyncIterableIterator<JobEvent>> {
-    const events = await this.pubsub.subscribe('jobs');
-    const notEnded = endedJobsFilter();
-    return filterEvents(events, (event) => canSeeOwnedBy(actor, event.ownerId) && notEnded(event));
-  }
-
-  /** The batch's aggregate now, then again after each change of one of its jobs, until all have finished. */
-  async watchBatch(em: EntityManager, actor: Actor, id: string): Promise<AsyncIterableIterator<BatchProgress>> {
-    const batch = await this.getBatch(em, actor, id);
-    const events = await this.pubsub.subscribe('batch', id);
-    let sentFirst = false;
-    let finished = false;
-    const done = { value: undefined, done: true } as IteratorReturnResult<undefined>;
-    const aggregate = async () => {
-      const progress = await this.batchProgress(em.fork(), batch);
-      if (progress.status !== 'QUEUED' && progress.status !== 'PROCESSING') {
-        finished = true;
-        await events.return?.();
-      }
-      return { value: progress, done: false as const };
-    };
-    const iterator: AsyncIterableIterator<BatchProgress> = {
-      async next() {
-        if (finished) return done;
-        if (!sentFirst) {
-          sentFirst = true;
-          return aggregate();
-        }
-        const step = await events.next();
-        if (step.done) return done;
-        return aggregate();
-      },
-      async return() {
-        finished = true;
-        await events.return?.();
-        return done;
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    return iterator;
-  }
 }
 
 /** The keyset condition "strictly after this cursor" in the page's order. */
 function keysetAfter(cursor: KeysetCursor, ascending: boolean): FilterQuery<Job> {
   const op = ascending ? '$gt' : '$lt';
   return { $or: [{ createdAt: { [op]: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { [op]: cursor.id } }] } as FilterQuery<Job>;
-}
-
-function untilFinal(first: JobEvent, rest: AsyncIterableIterator<JobEvent>): AsyncIterableIterator<JobEvent> {
-  let sentFirst = false;
-  let finished = false;
-  let last = first;
-  const done = { value: undefined, done: true } as IteratorReturnResult<undefined>;
-  const finish = async () => {
-    finished = true;
-    await rest.return?.();
-  };
-  const iterator: AsyncIterableIterator<JobEvent> = {
-    async next() {
-      if (finished) return done;
-      if (!sentFirst) {
-        sentFirst = true;
-        if (isFinalStatus(first.status)) await finish();
-        return { value: first, done: false };
-      }
-      for (;;) {
-        const step = await rest.next();
-        if (step.done) return finish().then(() => done);
-        const event = step.value;
-        // Within one run, events may arrive out of order across publishers; never show progress going back.
-        const sameRun = event.status === 'PROCESSING' && last.status === 'PROCESSING';
-        if (sameRun && event.progress < last.progress) continue;
-        last = event;
-        if (isFinalStatus(event.status)) await finish();
-        return { value: event, done: false };
-      }
-    },
-    async return() {
-      await finish();
-      return done;
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
-}
-
-function filterEvents(source: AsyncIterableIterator<JobEvent>, keep: (event: JobEvent) => boolean): AsyncIterableIterator<JobEvent> {
-  const iterator: AsyncIterableIterator<JobEvent> = {
-    async next() {
-      for (;;) {
-        const step = await source.next();
-        if (step.done || keep(step.value)) return step;
-      }
-    },
-    return: async () => (await source.return?.()) ?? { value: undefined, done: true },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
 }

@@ -9,7 +9,7 @@ import { GENERATION_JOB_NAMES } from '../../src/queue/queue.names.ts';
 import { AppError } from '../../src/services/errors.ts';
 import { MAX_SEED } from '../../src/services/generation.inputs.ts';
 import { encodeCursor } from '../../src/services/pagination.ts';
-import type { JobFilter } from '../../src/services/job.service.ts';
+import type { JobFilter } from '../../src/jobs/jobs.read.ts';
 import type { Actor } from '../../src/services/actor.ts';
 import { testCore } from '../helpers/env.ts';
 import { createTestUser, type TestUser } from '../helpers/users.ts';
