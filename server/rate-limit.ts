@@ -41,12 +41,15 @@ export class RateLimits {
   /** Counts one request; throws RATE_LIMITED (with retryAfterSeconds) when a limit is spent. */
   async consume(client: string, routes: readonly RouteLimit[] = []): Promise<void> {
     try {
-      await this.server.consume('all');
-      await this.global.consume(client);
-      // A route named n times (n aliased mutations) spends n points, in one round trip.
+      // A route named n times (n aliased mutations) spends n points.
       const counts = new Map<RouteLimit, number>();
       for (const route of routes) counts.set(route, (counts.get(route) ?? 0) + 1);
-      for (const [route, points] of counts) await this.routes[route].consume(client, points);
+      // Sent together, so the limits cost one round trip to Redis rather than one each.
+      await Promise.all([
+        this.server.consume('all'),
+        this.global.consume(client),
+        ...[...counts].map(([route, points]) => this.routes[route].consume(client, points)),
+      ]);
     } catch (error) {
       if (error instanceof RateLimiterRes) {
         const retryAfterSeconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
