@@ -148,6 +148,7 @@ export async function createCore(config: Config, role: 'api' | 'worker'): Promis
   const configFiles = config.configDir ? new ConfigFilesService({ dir: config.configDir, orm, log: createLogger('config', config), authCache }) : null;
   const webhooks = new WebhookService({
     redis,
+    pubsub,
     prefix: config.QUEUE_PREFIX,
     settings: { allowedHosts: config.WEBHOOK_ALLOWED_HOSTS, maxAttempts: config.WEBHOOK_MAX_ATTEMPTS },
   });

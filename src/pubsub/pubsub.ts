@@ -61,6 +61,8 @@ export interface PubSubEvents {
   providerAlerts: ProviderAlertEvent;
   /** A provider's own notice that one of its tasks changed (PiAPI webhooks), keyed by the provider's task id. */
   providerTask: ProviderTaskNotice;
+  /** A user now has a webhook endpoint: dispatchers add them to the owners they check job events against. */
+  webhookOwners: { ownerId: string };
   /** A credential stopped being valid (key revoked, user removed): API processes recheck their open sockets. */
   credentials: { reason: string };
 }

@@ -116,12 +116,27 @@ export function startWebhookDelivery(deps: { orm: Orm; service: WebhookService; 
   return worker;
 }
 
+/** How often a dispatcher reloads the owners from the rows, in case an announcement was lost (e.g. Redis restarted). */
+export const OWNERS_RELOAD_MS = 60_000;
+
 /** Turns job events into deliveries. Every worker process runs one; delivery keys make each event count once. */
 export async function startWebhookDispatcher(deps: { orm: Orm; pubsub: PubSub; service: WebhookService; log: Logger }) {
+  // Subscribed before loading, so an owner announced meanwhile is not missed.
+  const announced = await deps.pubsub.subscribe('webhookOwners');
+  const owners = (async () => {
+    for await (const { ownerId } of announced) deps.service.noteOwner(ownerId);
+  })();
+  await deps.service.loadOwners(deps.orm.em.fork() as EntityManager);
+  const reload = setInterval(
+    () => void deps.service.loadOwners(deps.orm.em.fork() as EntityManager).catch((error) => deps.log.warn({ err: error }, 'could not reload webhook owners')),
+    OWNERS_RELOAD_MS,
+  );
+  reload.unref();
   const events = await deps.pubsub.subscribe('jobs');
   let chain = Promise.resolve();
   const loop = (async () => {
     for await (const event of events) {
+      if (!deps.service.mayWant(event)) continue;
       // One at a time, in order: a job's progress deliveries are created in the order it made progress.
       chain = chain.then(() =>
         deps.service.dispatch(deps.orm.em.fork() as EntityManager, event).then(
@@ -133,8 +148,9 @@ export async function startWebhookDispatcher(deps: { orm: Orm; pubsub: PubSub; s
   })();
   return {
     async close() {
-      await events.return?.();
-      await loop.catch(() => undefined);
+      clearInterval(reload);
+      await Promise.all([events.return?.(), announced.return?.()]);
+      await Promise.all([loop.catch(() => undefined), owners.catch(() => undefined)]);
       await chain;
     },
   };

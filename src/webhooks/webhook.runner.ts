@@ -1,4 +1,3 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Core } from '../core.ts';
@@ -16,7 +15,6 @@ export async function startWebhooks(core: Core, connection: Redis, log: Logger) 
     retryMaxMs: c.WEBHOOK_RETRY_MAX_MS,
     concurrency: c.WEBHOOK_CONCURRENCY,
   };
-  await core.webhooks.rebuildOwners(core.orm.em.fork() as EntityManager);
   const dispatcher = await startWebhookDispatcher({ orm: core.orm, pubsub: core.pubsub, service: core.webhooks, log });
   const worker = startWebhookDelivery({ orm: core.orm, service: core.webhooks, connection, prefix: c.QUEUE_PREFIX, settings, log });
   await worker.waitUntilReady();

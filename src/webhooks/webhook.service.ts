@@ -9,7 +9,7 @@ import {
   WebhookSecret,
   type WebhookEventType,
 } from '../db/entities/webhook.entity.ts';
-import type { JobEvent } from '../pubsub/pubsub.ts';
+import type { JobEvent, PubSub } from '../pubsub/pubsub.ts';
 import { WEBHOOK_JOB_NAME, WEBHOOK_QUEUE_NAME, type WebhookPayload } from '../queue/queue.names.ts';
 import { type Actor, canSeeOwnedBy, isAdmin } from '../services/actor.ts';
 import { AppError, badInput, forbidden, notFound } from '../services/errors.ts';
@@ -39,17 +39,17 @@ type DeliveryState = Pick<JobEvent, 'status' | 'progress' | 'message'> & { at: s
 export class WebhookService {
   readonly queue: Queue<WebhookPayload>;
   private readonly settings: WebhookSettings;
-  private readonly redis: Redis;
+  private readonly pubsub: PubSub;
   /**
-   * The users with an endpoint: every job event is checked against it (one Redis call) before the database is
-   * asked, so users without webhooks cost the job path nothing more. Rebuilt from the rows when a worker starts.
+   * The users with an endpoint, held by each dispatching process: every job event is checked against it before
+   * the database is asked, so users without webhooks cost the job path nothing, not even a Redis call. Loaded
+   * from the rows, told of new owners through pubsub, and reloaded now and then in case a message was lost.
    */
-  private readonly ownersKey: string;
+  private owners: Set<string> | null = null;
 
-  constructor(deps: { redis: Redis; prefix: string; settings: WebhookSettings }) {
+  constructor(deps: { redis: Redis; pubsub: PubSub; prefix: string; settings: WebhookSettings }) {
     this.settings = deps.settings;
-    this.redis = deps.redis;
-    this.ownersKey = `${deps.prefix}:webhooks:owners`;
+    this.pubsub = deps.pubsub;
     this.queue = new Queue<WebhookPayload>(WEBHOOK_QUEUE_NAME, {
       connection: deps.redis,
       prefix: deps.prefix,
@@ -111,7 +111,7 @@ export class WebhookService {
     const { url, events } = await this.validate(spec, 'url');
     const endpoint = em.create(WebhookEndpoint, { owner: em.getReference(User, actor.userId), url, events, job: null });
     await em.flush();
-    await this.redis.sadd(this.ownersKey, actor.userId);
+    await this.announceOwner(actor.userId);
     return endpoint;
   }
 
@@ -138,7 +138,7 @@ export class WebhookService {
       em.create(WebhookEndpoint, { owner: em.getReference(User, ownerId), job: em.getReference(Job, job.id), url: spec.url, events: spec.events }),
     );
     await em.flush();
-    await this.redis.sadd(this.ownersKey, ownerId);
+    await this.announceOwner(ownerId);
     for (const [index, endpoint] of endpoints.entries()) {
       const job = jobs[index]!;
       await em.refresh(job);
@@ -153,18 +153,38 @@ export class WebhookService {
     }
   }
 
-  /** Refills the set of users with endpoints from the rows (after a Redis restart, it may have been lost). */
-  async rebuildOwners(em: EntityManager): Promise<void> {
+  /** Dispatchers that already hold the owners learn of this one before the job events that follow. */
+  private async announceOwner(ownerId: string): Promise<void> {
+    this.owners?.add(ownerId);
+    await this.pubsub.publish('webhookOwners', undefined, { ownerId });
+  }
+
+  /** Reads the users with an enabled endpoint from the rows: the set a dispatcher checks job events against. */
+  async loadOwners(em: EntityManager): Promise<void> {
     const rows = await em.getConnection().execute<{ owner_id: string }[]>(`select distinct owner_id from webhook_endpoints where enabled`);
-    if (rows.length) await this.redis.sadd(this.ownersKey, ...rows.map((r) => r.owner_id));
+    const owners = new Set(rows.map((r) => r.owner_id));
+    // Owners announced while the rows were read stay: a reload never forgets one.
+    for (const owner of this.owners ?? []) owners.add(owner);
+    this.owners = owners;
+  }
+
+  /** Adds an owner announced by another process. */
+  noteOwner(ownerId: string): void {
+    this.owners?.add(ownerId);
   }
 
   /* ---- deliveries ---- */
 
+  /** False when no endpoint can want this event: a webhook event type whose owner has endpoints. */
+  mayWant(event: JobEvent): boolean {
+    // Before loadOwners (not a dispatching process) every owner may have endpoints.
+    return webhookTypeOf(event) !== null && (this.owners === null || this.owners.has(event.ownerId));
+  }
+
   /** Turns one job event into deliveries for every endpoint that wants it. */
   async dispatch(em: EntityManager, event: JobEvent): Promise<number> {
     const type = webhookTypeOf(event);
-    if (!type || !(await this.redis.sismember(this.ownersKey, event.ownerId))) return 0;
+    if (!type || !this.mayWant(event)) return 0;
     const endpoints = await em.find(WebhookEndpoint, {
       owner: event.ownerId,
       enabled: true,
