@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Core } from '../src/core.ts';
 import { Asset } from '../src/db/entities/asset.entity.ts';
 import type { JobLogLevel } from '../src/db/entities/job-log.entity.ts';
+import { workerId } from '../src/jobs/job-attempts.ts';
 import { cancelListener } from '../src/jobs/jobs.cancel.ts';
 import { jobsRepository } from '../src/jobs/jobs.repository.ts';
 import type { GenerationJobName, GenerationPayload } from '../src/queue/queue.names.ts';
@@ -37,7 +38,7 @@ export function createProcessor(core: Core, handlers: Map<GenerationJobName, Eng
     const writeFailed = (error: unknown) => log.warn({ err: error }, 'job update failed');
     let run;
     try {
-      run = await core.lifecycle.begin(em, jobId, engine.name, { startLine: `Started on ${engine.name}`, onWriteError: writeFailed });
+      run = await core.lifecycle.begin(em, jobId, engine.name, { startLine: `Started on ${engine.name}`, worker: workerId(), onWriteError: writeFailed });
     } catch (error) {
       unwatch();
       throw error;

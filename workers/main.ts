@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import { getConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/config/logger.ts';
 import { createCore, requireUrls } from '../src/core.ts';
-import { recordAttemptWorker, workerId } from '../src/jobs/job-attempts.ts';
+import { workerId } from '../src/jobs/job-attempts.ts';
 import { JobSweeper } from '../src/jobs/jobs.sweeper.ts';
 import { generationQueueName } from '../src/queue/queue.names.ts';
 import { createRedis } from '../src/queue/redis.connection.ts';
@@ -26,12 +26,11 @@ const runningJobs = new Set<string>();
 // One BullMQ worker per engine family, each on that family's own queue.
 const workers = [...loaded].map(([family, familyEngines]) => {
   const run = createProcessor(core, handlersByJobName(familyEngines), logger);
-  // Counted as running (heartbeat) and recorded on the row only once admitted: a job the per-user cap puts back
-  // is neither, however often it is offered.
+  // Counted as running (heartbeat) only once admitted: a job the per-user cap puts back is not, however often it
+  // is offered. (The row records its worker in the run's start statement.)
   const tracked: typeof run = async (queueJob, token, signal) => {
     const { jobId } = queueJob.data;
     runningJobs.add(jobId);
-    recordAttemptWorker(core.orm.em.fork(), jobId, workerId()).catch((error) => logger.warn({ err: error, jobId }, 'could not record the worker on the job'));
     try {
       return await run(queueJob, token, signal);
     } finally {

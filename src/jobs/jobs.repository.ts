@@ -125,13 +125,19 @@ export const jobsRepository = {
   /**
    * The worker's first statement: marks the job running (again, after a dead worker) and returns it. With
    * `startLine`, the same statement writes the job's first log line, "<startLine> (attempt N)", so even a run
-   * whose worker dies at once leaves its trace.
+   * whose worker dies at once leaves its trace. With `worker`, it notes which worker took the run: `worker_id` is
+   * the latest, `attempt_workers` every run (a lost worker's run and the one that replaced it both stay listed).
    */
-  async start(em: EntityManager, id: string, engine: string, startLine?: string): Promise<Started | null> {
+  async start(em: EntityManager, id: string, engine: string, options: { startLine?: string; worker?: string } = {}): Promise<Started | null> {
+    const { startLine, worker } = options;
     const rows = await em.execute<Row[]>(
       `with started as (
          update jobs j set status = 'PROCESSING', progress = 0, status_message = 'Started', engine = ?, started_at = now(),
-                error_code = null, error_message = null
+                error_code = null, error_message = null,
+                worker_id = coalesce(?::text, j.worker_id),
+                attempt_workers = case when ?::text is null then j.attempt_workers else coalesce(j.attempt_workers, '[]'::jsonb)
+                  || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'worker', ?::text,
+                       'at', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))) end
            from (select id, status as previous from jobs where id = ? for update) before
           where j.id = before.id and j.${statusIn('PROCESSING')}
           returning j.*, before.previous),
@@ -139,7 +145,7 @@ export const jobsRepository = {
          insert into job_logs (job_id, level, message, at)
          select id, 'info', ?::text || ' (attempt ' || (attempt + 1) || ')', now() from started where ?::text is not null)
        select * from started`,
-      [engine, id, startLine ?? null, startLine ?? null],
+      [engine, worker ?? null, worker ?? null, worker ?? null, id, startLine ?? null, startLine ?? null],
     );
     const row = rows[0];
     if (!row) return null;

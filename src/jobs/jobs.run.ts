@@ -61,8 +61,8 @@ export class JobRun {
   }
 
   /** The start statement; null when the job must not run (cancelled, finished, or gone). */
-  static async start(deps: RunDeps, jobId: string, engine: string, startLine?: string): Promise<{ run: JobRun; runBefore: boolean } | null> {
-    const started = await jobsRepository.start(deps.em, jobId, engine, startLine);
+  static async start(deps: RunDeps, jobId: string, engine: string, on: { startLine?: string; worker?: string } = {}): Promise<{ run: JobRun; runBefore: boolean } | null> {
+    const started = await jobsRepository.start(deps.em, jobId, engine, on);
     if (!started) return null;
     const run = new JobRun(deps, toJob(deps.em, started.row));
     // Not awaited: later events of this run go out on the same connection after it, so order holds.

@@ -34,9 +34,14 @@ export class JobLifecycle {
    * Starts a run: the job's first statement, which also logs `startLine` with the attempt number. Files an
    * earlier attempt left are removed next.
    */
-  async begin(em: EntityManager, jobId: string, engine: string, options: { startLine?: string; onWriteError?: (error: unknown) => void } = {}): Promise<JobRun | null> {
+  async begin(
+    em: EntityManager,
+    jobId: string,
+    engine: string,
+    options: { startLine?: string; worker?: string; onWriteError?: (error: unknown) => void } = {},
+  ): Promise<JobRun | null> {
     const deps = { em, pubsub: this.pubsub, storage: this.storage, publicUrl: this.publicUrl, queueInfo: this.queueInfo, onWriteError: options.onWriteError };
-    const started = await JobRun.start(deps, jobId, engine, options.startLine);
+    const started = await JobRun.start(deps, jobId, engine, { startLine: options.startLine, worker: options.worker });
     if (!started) return null;
     // Best effort: a database error here leaves the old files listed on the job, which still runs.
     if (started.runBefore) await this.removeLeftovers(em, started.run.job, (message) => started.run.note(message, 'warn')).catch(() => undefined);
@@ -44,8 +49,8 @@ export class JobLifecycle {
   }
 
   /** Marks the job running; returns null when it must not run (cancelled, or already finished). */
-  async start(em: EntityManager, jobId: string, engine: string): Promise<Job | null> {
-    const started = await jobsRepository.start(em, jobId, engine);
+  async start(em: EntityManager, jobId: string, engine: string, worker?: string): Promise<Job | null> {
+    const started = await jobsRepository.start(em, jobId, engine, { worker });
     if (!started) return null;
     const job = toJob(em, started.row);
     if (started.runBefore) await this.removeLeftovers(em, job, (message) => this.log(em, job, 'warn', message)).catch(() => undefined);

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
 import { Job } from '../../src/db/entities/job.entity.ts';
 import { JobLog } from '../../src/db/entities/job-log.entity.ts';
-import { recordAttemptWorker } from '../../src/jobs/job-attempts.ts';
 import { JobSweeper } from '../../src/jobs/jobs.sweeper.ts';
 import { dequeueGeneration, queueJobId } from '../../src/queue/queue.producer.ts';
 import type { WorkerState } from '../../src/services/worker-registry.service.ts';
@@ -81,13 +80,15 @@ describe('job sweeper (real PostgreSQL, Redis and BullMQ)', () => {
     const byBeat = await core.jobs.createImageJob(em(), user.actor, { prompt: 'listed in its last beat' });
     const elsewhere = await core.jobs.createImageJob(em(), user.actor, { prompt: 'runs on a live worker' });
     const takenOver = await core.jobs.createImageJob(em(), user.actor, { prompt: 'in its last beat, since run by another worker' });
+    const ranOn = new Map([
+      [byRow.id, 'box-a:41'],
+      [elsewhere.id, 'box-b:42'],
+      [takenOver.id, 'box-b:42'],
+    ]);
     for (const job of [byRow, byBeat, elsewhere, takenOver]) {
-      await core.lifecycle.start(em(), job.id, 'builtin');
+      await core.lifecycle.start(em(), job.id, 'builtin', ranOn.get(job.id));
       await core.lifecycle.progress(em(), (await em().findOneOrFail(Job, { id: job.id }))!, 60, 'Step 3/5');
     }
-    await recordAttemptWorker(em(), byRow.id, 'box-a:41');
-    await recordAttemptWorker(em(), elsewhere.id, 'box-b:42');
-    await recordAttemptWorker(em(), takenOver.id, 'box-b:42');
     const now = await core.workers.now();
     await core.workers.publish(workerState('box-a:41', [byBeat.id, takenOver.id]), now - 6_000);
     await core.workers.publish(workerState('box-b:42', [elsewhere.id]), now);
@@ -113,10 +114,11 @@ describe('job sweeper (real PostgreSQL, Redis and BullMQ)', () => {
 
   it('records the worker of every run of every attempt', async () => {
     const job = await core.jobs.createImageJob(em(), user.actor, { prompt: 'attempts' });
-    await recordAttemptWorker(em(), job.id, 'box-a:41');
-    await recordAttemptWorker(em(), job.id, 'box-b:42');
+    await core.lifecycle.start(em(), job.id, 'builtin', 'box-a:41');
+    // A second run of the same attempt: the first worker was lost.
+    await core.lifecycle.start(em(), job.id, 'builtin', 'box-b:42');
     await em().nativeUpdate(Job, { id: job.id }, { attempt: 1 });
-    await recordAttemptWorker(em(), job.id, 'box-c:43');
+    await core.lifecycle.start(em(), job.id, 'builtin', 'box-c:43');
     const row = await em().findOneOrFail(Job, { id: job.id });
     expect(row.workerId).toBe('box-c:43');
     expect(row.attemptWorkers!.map(({ attempt, worker }) => ({ attempt, worker }))).toEqual([
