@@ -169,6 +169,28 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
     },
   );
 
+  const createTask = withActor(core, async (em, actor, request) => {
+    const what = (field: string) => (field === 'audio_file' ? 'Invalid audio file format' : 'Invalid image file format');
+    const { files, fields } = await receiveForm(core, em, actor, request, inferenceForm, what);
+    const image = files.get('image_file');
+    const audio = files.get('audio_file');
+    if (!image) throw badInput('image_file is required', { field: 'image_file' });
+    if (!audio) throw badInput('audio_file is required', { field: 'audio_file' });
+    if (image.kind !== 'IMAGE') throw badInput(`Invalid image file format: got ${image.kind.toLowerCase()}`, { field: 'image_file' });
+    if (audio.kind !== 'AUDIO') throw badInput(`Invalid audio file format: got ${audio.kind.toLowerCase()}`, { field: 'audio_file' });
+    const job = await restJob(
+      core,
+      em,
+      actor,
+      request,
+      () => core.jobs.createTalkingHeadJob(em, actor, { imageAssetId: image.id, audioAssetId: audio.id, useCache: fields.use_cache }),
+      fields,
+      // Each upload is a new asset: the key guards the files' content, not their ids.
+      { image_file: image.sha256, audio_file: audio.sha256 },
+    );
+    return { task_id: job.id, status: 'queued', message: 'Inference task queued successfully' };
+  });
+
   app.post(
     '/api/v1/inference/hallo2',
     {
@@ -180,36 +202,20 @@ export function registerTalkingHeadRoutes(app: FastifyInstance, core: Core) {
         errors: [500],
       }),
     },
-    withActor(core, async (em, actor, request) => {
-      const what = (field: string) => (field === 'audio_file' ? 'Invalid audio file format' : 'Invalid image file format');
-      const { files, fields } = await receiveForm(core, em, actor, request, inferenceForm, what);
-      const image = files.get('image_file');
-      const audio = files.get('audio_file');
-      if (!image) throw badInput('image_file is required', { field: 'image_file' });
-      if (!audio) throw badInput('audio_file is required', { field: 'audio_file' });
-      if (image.kind !== 'IMAGE') throw badInput(`Invalid image file format: got ${image.kind.toLowerCase()}`, { field: 'image_file' });
-      if (audio.kind !== 'AUDIO') throw badInput(`Invalid audio file format: got ${audio.kind.toLowerCase()}`, { field: 'audio_file' });
+    async (request, reply) => {
       try {
-        const job = await restJob(
-          core,
-          em,
-          actor,
-          request,
-          () => core.jobs.createTalkingHeadJob(em, actor, { imageAssetId: image.id, audioAssetId: audio.id, useCache: fields.use_cache }),
-          fields,
-          // Each upload is a new asset: the key guards the files' content, not their ids.
-          { image_file: image.sha256, audio_file: audio.sha256 },
-        );
-        return { task_id: job.id, status: 'queued', message: 'Inference task queued successfully' };
+        return await createTask(request, reply);
       } catch (error) {
-        // The document's wording for a task that could not be queued (the queue or database down, a server fault).
-        // An unexpected error's own text stays in the log; the client reads "Unexpected error" after the prefix.
+        // The document's 500 wording, "Failed to submit task: …", for whatever kept the task from being queued
+        // on the server's side (the queue, database or storage down; a fault), at its own status: an outage
+        // stays a 503 with its Retry-After. A fault's own text stays in the log (the client reads "Unexpected
+        // error"); the caller's mistakes (400, 401, 413, 429) keep their own answers.
         const failure = toFailure(error);
         if (failure.status < 500) throw error;
         request.log.error({ err: error }, 'talking-head task could not be queued');
-        throw new HttpFailure(failure.status, failure.code, `Failed to submit task: ${failure.message}`);
+        throw new HttpFailure(failure.status, failure.code, `Failed to submit task: ${failure.message}`, failure.details);
       }
-    }),
+    },
   );
 
   app.post(

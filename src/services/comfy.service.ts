@@ -182,15 +182,17 @@ export class ComfyService {
 
   /**
    * What a job runs on ComfyUI: a WORKFLOW job's own workflow, or for an image, video or talking-head job
-   * sent to the comfyui engine, the library's workflow of that name filled from the request.
+   * sent to the comfyui engine, a library workflow filled from the request: the one its project's engine alias
+   * named (input.workflowName, e.g. "sdxl_base" for InstantID), else the kind's default.
    */
   async workflowFor(em: EntityManager, job: Job): Promise<WorkflowJobInput> {
     if (job.kind === 'WORKFLOW') return job.input as unknown as WorkflowJobInput;
     const mapping = KIND_WORKFLOWS[job.kind];
     if (!mapping) throw badInput(`${job.kind} jobs cannot run on ComfyUI`, { field: 'engine' });
-    await this.ensureSeeded(em);
-    const saved = await em.findOne(ComfyWorkflow, { name: mapping.workflow });
-    if (!saved) throw badInput(`The workflow library has no "${mapping.workflow}" workflow for ${job.kind} jobs on ComfyUI`, { field: 'engine' });
+    const name = typeof job.input.workflowName === 'string' ? job.input.workflowName : mapping.workflow;
+    // The alias comes from server configuration (ENGINE_ALIASES), so it may name any workflow of the library.
+    const saved = await this.libraryWorkflow(em, name, () => true);
+    if (!saved) throw badInput(`The workflow library has no "${name}" workflow for ${job.kind} jobs on ComfyUI`, { field: 'engine' });
     const wanted = mapping.params(job.input);
     // Only what the workflow binds: a request field the workflow has no input for is left out, not refused.
     const params = Object.fromEntries(Object.entries(wanted).filter(([key, value]) => value != null && saved.bindings[key as keyof Bindings]?.length));
@@ -247,11 +249,19 @@ export class ComfyService {
   }
 
   async getWorkflow(em: EntityManager, actor: Actor, rawName: string): Promise<ComfyWorkflow> {
-    await this.ensureSeeded(em);
-    const name = parseWorkflowName(rawName);
-    const row = await em.findOne(ComfyWorkflow, { name });
-    if (!row || (row.owner && !row.shared && !canSeeOwnedBy(actor, row.owner.id))) throw notFound('Workflow', name);
+    const row = await this.libraryWorkflow(em, rawName, (ownerId) => canSeeOwnedBy(actor, ownerId));
+    if (!row) throw notFound('Workflow', parseWorkflowName(rawName));
     return row;
+  }
+
+  /**
+   * A library workflow by name (the shipped ones seeded first): what 000's workflow_name and a job's engine alias
+   * both run. A private one counts only where `canSee` its owner; null when there is none to see.
+   */
+  private async libraryWorkflow(em: EntityManager, rawName: string, canSee: (ownerId: string) => boolean): Promise<ComfyWorkflow | null> {
+    await this.ensureSeeded(em);
+    const row = await em.findOne(ComfyWorkflow, { name: parseWorkflowName(rawName) });
+    return row && (!row.owner || row.shared || canSee(row.owner.id)) ? row : null;
   }
 
   async deleteWorkflow(em: EntityManager, actor: Actor, rawName: string): Promise<boolean> {

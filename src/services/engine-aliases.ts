@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import { workflowName } from '../comfy/comfy.workflow.ts';
 import { ConfigError } from '../config/config.ts';
 import { ENGINE_FAMILIES, type EngineFamily, isEngineFamily } from '../queue/queue.names.ts';
 
-/** What a document's engine name means here: an engine family, and the workflow or model pack it runs. */
+/**
+ * What a document's engine name means here: an engine family, and the library workflow (comfyui) or model pack
+ * (onnx, image jobs) it runs. A preset naming it hands both to its jobs (JobService).
+ */
 export interface EngineAlias {
   engine: EngineFamily;
   workflow?: string;
@@ -11,7 +15,8 @@ export interface EngineAlias {
 
 const aliasTable = z.record(
   z.string().min(1),
-  z.object({ engine: z.enum(ENGINE_FAMILIES), workflow: z.string().min(1).optional(), modelPack: z.string().min(1).optional() }).strict(),
+  // Checked as the library checks workflow names, so an unusable one fails at start rather than on every job.
+  z.object({ engine: z.enum(ENGINE_FAMILIES), workflow: workflowName.optional(), modelPack: z.string().min(1).optional() }).strict(),
 );
 
 /**

@@ -189,6 +189,8 @@ export interface ImageJobInput {
   strength?: number;
   /** The device of the worker's GPU pool to prefer when it has room ("cuda:1"). */
   gpuPreference?: string | null;
+  /** The library workflow the comfyui engine runs (a project's engine alias, e.g. "sdxl_base"); absent → the kind's default. */
+  workflowName?: string | null;
 }
 
 export interface VideoScene {
@@ -212,6 +214,8 @@ export interface VideoJobInput {
   upscaleModel?: string | null;
   characterId: string | null;
   projectId: string | null;
+  /** As on images: the library workflow a project's engine alias names for the comfyui engine. */
+  workflowName?: string | null;
 }
 
 export interface SpeechJobInput {

@@ -37,6 +37,7 @@ import {
 } from './generation.inputs.ts';
 import { type KeysetCursor, parsePageArgs, toPage, type Page, type PageArgs } from './pagination.ts';
 import type { FilterQuery } from '@mikro-orm/postgresql';
+import type { EngineAlias } from './engine-aliases.ts';
 import type { ProfileService } from './profile.service.ts';
 import type { ProviderService } from './provider.service.ts';
 import { MediaLimits } from './media-limits.ts';
@@ -46,6 +47,18 @@ import { getTalkingHeadConfig } from './user.service.ts';
 import { isUuid, parseInput } from './validation.ts';
 import { findVoice, BUILTIN_VOICES } from './voice.catalog.ts';
 
+
+/**
+ * What a project's engine alias ("instantid" → comfyui + sdxl_base) adds to a job that runs on the alias's own
+ * family: the library workflow ComfyUI runs instead of the kind's default, or the model pack onnx loads when the
+ * request names none. On any other family (the request chose another engine) the alias says nothing.
+ */
+function aliasChoices(alias: EngineAlias | null, family: EngineFamily, input: { model?: string | null }): { workflowName?: string; model?: string } {
+  if (!alias || alias.engine !== family) return {};
+  if (family === 'comfyui' && alias.workflow) return { workflowName: alias.workflow };
+  if (family === 'onnx' && alias.modelPack && !input.model) return { model: alias.modelPack };
+  return {};
+}
 
 /**
  * Turns each kind of generation request into a submission (defaults, profiles, provider routes, model and
@@ -121,11 +134,12 @@ export class JobService {
     // Naming a local model means the onnx engine unless the request says otherwise.
     // Naming a provider means the paid providers, as naming a local model means onnx.
     const family = this.engineFor('IMAGE', engine ?? (request.providerId ? 'provider' : request.model ? 'onnx' : null), applied.engine);
+    Object.assign(input, aliasChoices(applied.alias, family, input));
     if (family === 'provider' && this.providers) {
       Object.assign(input, { route: await this.providers.routeImage(em, input, applied.seed != null) });
     }
-    if (request.model && family === 'onnx' && this.workers) {
-      await this.workers.requireModel(request.model, ['STABLE_DIFFUSION', 'SDXL'], 'model');
+    if (input.model && family === 'onnx' && this.workers) {
+      await this.workers.requireModel(input.model, ['STABLE_DIFFUSION', 'SDXL'], 'model');
     }
     return { kind: 'IMAGE' as const, input, priority, timeout, prompt: input.prompt, engine: family };
   }
@@ -178,6 +192,8 @@ export class JobService {
     }
     // An upscale a live worker can do sends the video to the onnx engine, which renders and then upscales.
     const family = this.engineFor('VIDEO', engine ?? (input.upscaleModel ? 'onnx' : null), applied.engine);
+    // A model pack is an image model; for a video only the alias's workflow carries over.
+    if (family === 'comfyui') Object.assign(input, aliasChoices(applied.alias, family, {}));
     const check = () => this.quotas?.checkVideo(em, actor, { width, height, frames: totalFrames, durationSeconds: totalFrames / fps });
     return this.submit(em, actor, { kind: 'VIDEO', input, priority, timeout, prompt: input.prompt, engine: family }, { kind: 'VIDEO', check });
   }

@@ -136,11 +136,12 @@ export class ProfileService {
   }
 
   /**
-   * Applies a character (prompt and negative fragments, seed) and a project preset (style, default engine).
-   * An id that names nothing is the caller's mistake, reported on that field.
+   * Applies a character (prompt and negative fragments, seed) and a project preset (style, default engine, and
+   * the alias behind it: the workflow or model pack the engine runs). An id that names nothing is the caller's
+   * mistake, reported on that field.
    */
-  async apply<T extends ProfiledRequest>(em: EntityManager, request: T): Promise<T & { engine: string | null }> {
-    const out = { ...request, engine: null as string | null };
+  async apply<T extends ProfiledRequest>(em: EntityManager, request: T): Promise<T & { engine: string | null; alias: EngineAlias | null }> {
+    const out = { ...request, engine: null as string | null, alias: null as EngineAlias | null };
     if (request.characterId) {
       const character = await em.findOne(Character, isUuid(request.characterId) ? { id: request.characterId } : { name: request.characterId });
       if (!character) throw badInput(`Unknown characterId ${request.characterId}`, { field: 'characterId' });
@@ -154,7 +155,8 @@ export class ProfileService {
       out.style = request.style ?? preset.style ?? null;
       // A document's engine name ("instantid") runs on the family its alias names; one saved before the
       // alias table existed and matching nothing is passed on, and refused there with the known names.
-      out.engine = preset.defaultEngine ? (this.engineAlias(preset.defaultEngine)?.engine ?? preset.defaultEngine) : null;
+      out.alias = preset.defaultEngine ? this.engineAlias(preset.defaultEngine) : null;
+      out.engine = out.alias?.engine ?? preset.defaultEngine ?? null;
     }
     return out;
   }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
+import { Job } from '../../src/db/entities/job.entity.ts';
 import { FakeComfyUI } from '../fakes/comfyui.fake.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import { getJson, pngBytes, postJson } from '../helpers/media.ts';
@@ -20,19 +21,30 @@ const sdxl = () => ({
   '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'atelier', images: ['8', 0] } },
 });
 
+/** A workflow an admin adds to the library, which ENGINE_ALIASES names below; nothing else in the library has its node. */
+const storyboard = {
+  '1': { class_type: 'StoryboardPanel', inputs: { caption: 'a panel', seed: 0, width: 64, height: 64 } },
+  '2': { class_type: 'SaveImage', inputs: { filename_prefix: 'storyboard', images: ['1', 0] } },
+};
+
 /** Document 000's /comfy routes against a local fake ComfyUI server, with a real comfyui worker. */
 describe('REST media API (000): /comfy routes', () => {
   const comfy = new FakeComfyUI({ nodeDelayMs: 5, checkpoints: ['sd_xl_base_1.0.safetensors', 'ltx-video-2b-v0.9.5.safetensors'] });
   let system: RunningSystem;
   let core: Core;
   let user: TestUser;
+  let admin: TestUser;
   let headers: Record<string, string>;
 
   beforeAll(async () => {
     await comfy.start();
-    const env = testEnv({ COMFYUI_SERVER_URLS: comfy.url, WORKER_ENGINES: 'comfyui' });
+    const env = testEnv({
+      COMFYUI_SERVER_URLS: comfy.url,
+      WORKER_ENGINES: 'comfyui',
+      ENGINE_ALIASES: JSON.stringify({ 'Storyboard Sketch': { engine: 'comfyui', workflow: 'storyboard_sketch' } }),
+    });
     core = await testCore(env);
-    user = await createTestUser(core);
+    [user, admin] = await Promise.all([createTestUser(core), createTestUser(core, 'admin')]);
     headers = { authorization: `Bearer ${user.token}` };
     system = await startSystem(env);
   });
@@ -99,6 +111,33 @@ describe('REST media API (000): /comfy routes', () => {
     const refused = await fetch(`${system.url}/api/generate`, { method: 'POST', body: elsewhere, headers });
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: 'Invalid input', details: expect.any(String) });
+  });
+
+  it('runs a preset’s engine alias as the library workflow it names: InstantID → sdxl_base, an ENGINE_ALIASES name → its own', async () => {
+    const em = core.orm.em.fork();
+    await core.comfy.saveWorkflow(em, admin.actor, { name: 'storyboard_sketch', workflow: storyboard, bindings: { prompt: '1.caption', seed: '1.seed' } });
+    const xianxia = await core.profiles.savePreset(em, { name: `xianxia-${Date.now()}`, defaultEngine: 'instantid' });
+    const boards = await core.profiles.savePreset(em, { name: `boards-${Date.now()}`, defaultEngine: 'storyboard-sketch' });
+    // 003's request, with the project named: the preset's engine decides where and what runs.
+    const run = async (project: string, prompt: string) => {
+      const response = await postJson(`${system.url}/api/v1/images/generate`, { prompt, width: 512, height: 512, num_inference_steps: 4, project_id: project }, headers);
+      expect(response.body).toMatchObject({ status: 'completed' });
+      const job = await core.orm.em.fork().findOneOrFail(Job, { id: response.body.task_id });
+      const promptId = job.result?.promptId;
+      return { job, sent: comfy.prompts.find((p) => p.promptId === promptId)!.prompt };
+    };
+
+    const instantid = await run(xianxia.name, 'Han Li, calm cultivator');
+    expect(instantid.job).toMatchObject({ engine: 'comfyui', input: { workflowName: 'sdxl_base' } });
+    // sdxl_base names its outputs after itself (the kind's default, sdxl_txt2img, writes "atelier_sdxl").
+    expect(instantid.sent['9']).toMatchObject({ class_type: 'SaveImage', inputs: { filename_prefix: 'atelier_sdxl_base' } });
+    expect(instantid.sent['6']!.inputs.text).toBe('Han Li, calm cultivator');
+    expect([instantid.sent['5']!.inputs.width, instantid.sent['5']!.inputs.height]).toEqual([512, 512]);
+
+    const sketch = await run(boards.name, 'three panels of a duel');
+    expect(sketch.job.input).toMatchObject({ workflowName: 'storyboard_sketch' });
+    expect(Object.values(sketch.sent).map((node) => node.class_type)).toEqual(['StoryboardPanel', 'SaveImage']);
+    expect(sketch.sent['1']!.inputs).toMatchObject({ caption: 'three panels of a duel', seed: (sketch.job.input as { seed: number }).seed });
   });
 
   it('reports resources in the documented shape', async () => {

@@ -1,9 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLogger } from '../../src/config/logger.ts';
 import type { Core } from '../../src/core.ts';
 import { Job } from '../../src/db/entities/job.entity.ts';
+import { startLocalRedis, type LocalRedis } from '../../src/system/redis.local.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
 import { getJson, pngBytes, postJson, wavBytes } from '../helpers/media.ts';
-import { startSystem, type RunningSystem } from '../helpers/processes.ts';
+import { startApi, startSystem, type RunningProcess, type RunningSystem } from '../helpers/processes.ts';
+import { createTestUser } from '../helpers/users.ts';
 
 /** Document 002 (Hallo2 talking head): its cURL and Python examples replayed, with anonymous access on as they send no credential. */
 describe('REST talking-head API (002)', () => {
@@ -110,5 +116,53 @@ describe('REST talking-head API (002)', () => {
     const swapped = await form(wavBytes(0.5), await pngBytes());
     expect(swapped.status).toBe(400);
     expect(swapped.body.detail).toMatch(/^Invalid image file format/);
+  });
+});
+
+/**
+ * The document's 500 "Failed to submit task: {error_message}" when the queue cannot take the task. The API runs on
+ * a Redis of this block's own, stopped once the API is up; PostgreSQL stays up, so the task's row is written first.
+ */
+describe('REST talking-head API (002) with its queue down', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'atelier-002-queue-down-'));
+  let redis: LocalRedis;
+  let api: RunningProcess;
+  let url: string;
+  // On the shared Redis: only reads the rows the API wrote.
+  let core: Core;
+
+  beforeAll(async () => {
+    redis = await startLocalRedis(path.join(root, 'redis'), createLogger('002-queue-down', { LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }));
+    const env = testEnv({ REDIS_URL: redis.url });
+    const started = await startApi(env);
+    api = started.api;
+    url = `http://127.0.0.1:${started.port}`;
+    // The API's secrets, so the user's token is good there.
+    core = await testCore({ ...env, REDIS_URL: inject('redisUrl') });
+  });
+
+  afterAll(async () => {
+    // A graceful stop would wait out its deadline on the Redis this block stopped; nothing here needs one.
+    await api?.stop('SIGKILL');
+    await core?.close();
+    await redis?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('answers 503 {detail: "Failed to submit task: …"} (an outage, never a 500), and the task is recorded as failed', async () => {
+    const user = await createTestUser(core);
+    await redis.stop();
+    const body = new FormData();
+    body.append('image_file', new Blob([new Uint8Array(await pngBytes())]), 'person.jpg');
+    body.append('audio_file', new Blob([new Uint8Array(wavBytes(0.6))]), 'speech.wav');
+    body.append('use_cache', 'true');
+    const response = await fetch(`${url}/api/v1/inference/hallo2`, { method: 'POST', body, headers: { authorization: `Bearer ${user.token}` } });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({
+      detail: 'Failed to submit task: The job queue is unavailable; the job was not queued. Retry later.',
+      error_code: 'SERVICE_UNAVAILABLE',
+    });
+    const rows = await core.orm.em.fork().find(Job, { owner: user.id });
+    expect(rows.map((row) => [row.kind, row.status, row.errorCode])).toEqual([['TALKING_HEAD', 'FAILED', 'QUEUE_UNAVAILABLE']]);
   });
 });

@@ -11,7 +11,7 @@ import { MAX_SEED } from '../../src/services/generation.inputs.ts';
 import { encodeCursor } from '../../src/services/pagination.ts';
 import type { JobFilter } from '../../src/jobs/jobs.read.ts';
 import type { Actor } from '../../src/services/actor.ts';
-import { testCore } from '../helpers/env.ts';
+import { testCore, testEnv } from '../helpers/env.ts';
 import { createTestUser, type TestUser } from '../helpers/users.ts';
 
 async function rejection(promise: Promise<unknown>): Promise<AppError> {
@@ -316,6 +316,44 @@ describe('JobService (real Postgres and BullMQ)', () => {
         'No ×2 or ×4 upscale model can upscale to 128x96 (both sides must divide by the scale). Available: none (no worker with an upscale pack is online)',
       );
       expect(error.details).toMatchObject({ field: 'videoConfig.upscale' });
+    });
+  });
+
+  describe('with a project preset naming an engine alias', () => {
+    it('hands the alias’s model pack to an onnx image job (checked against live workers), and nothing to a job sent elsewhere', async () => {
+      const aliased = await testCore(testEnv({ ENGINE_ALIASES: JSON.stringify({ 'Dream Engine': { engine: 'onnx', modelPack: 'dreamshaper-8' } }) }));
+      try {
+        const owner = await createTestUser(aliased);
+        const preset = await aliased.profiles.savePreset(aliased.orm.em.fork(), { name: `dream-${randomUUID()}`, defaultEngine: 'dream engine' });
+        const request = { prompt: 'a koi pond', projectId: preset.name };
+        const refused = await rejection(aliased.jobs.createImageJob(aliased.orm.em.fork(), owner.actor, request));
+        expect(refused.message).toBe('Unknown model "dreamshaper-8". Available: none (no worker with MODELS_DIR is online)');
+
+        const now = new Date().toISOString();
+        await aliased.workers.publish({
+          id: 'onnx:1',
+          host: 'box',
+          pid: 1,
+          engines: ['onnx'],
+          executionProvider: 'cpu',
+          executionProviderNote: null,
+          gpus: [],
+          system: { totalRam: 16e9, usedRam: 4e9, cpuPercent: 20 },
+          models: [{ name: 'dreamshaper-8', kind: 'STABLE_DIFFUSION', sizeBytes: 1, vramBytes: 1, details: {} }],
+          runningJobs: [],
+          allocations: [],
+          modelLoads: [],
+          startedAt: now,
+          lastHeartbeat: now,
+        });
+        const job = await aliased.jobs.createImageJob(aliased.orm.em.fork(), owner.actor, request);
+        expect(job).toMatchObject({ engine: 'onnx', input: { model: 'dreamshaper-8' } });
+        expect(job.input.workflowName).toBeUndefined();
+        const elsewhere = await aliased.jobs.createImageJob(aliased.orm.em.fork(), owner.actor, { ...request, engine: 'builtin' });
+        expect(elsewhere).toMatchObject({ engine: 'builtin', input: { model: null } });
+      } finally {
+        await aliased.close();
+      }
     });
   });
 

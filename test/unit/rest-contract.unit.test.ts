@@ -74,6 +74,7 @@ describe('engine aliases', () => {
     expect(resolveEngine('provider', aliases)).toEqual({ engine: 'provider' });
     expect(resolveEngine('nothing', aliases)).toBeNull();
     expect(() => parseEngineAliases('{"x": {"engine": "gpu"}}')).toThrow(/ENGINE_ALIASES/);
+    expect(() => parseEngineAliases('{"x": {"engine": "comfyui", "workflow": "../sdxl_base"}}')).toThrow(/path separators/);
   });
 });
 
