@@ -39,7 +39,9 @@ export async function startBenchSystem(extraEnv: Record<string, string> = {}): P
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch((error) => console.error('[bench] cleanup failed:', error));
   };
   try {
-    const db = await startEmbeddedPostgres(path.join(root, 'postgres'), 'atelier_bench', logger);
+    // BENCH_SQL=1 loads pg_stat_statements, so a bench can print what each statement cost.
+    const sqlStats = process.env.BENCH_SQL ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : [];
+    const db = await startEmbeddedPostgres(path.join(root, 'postgres'), 'atelier_bench', logger, undefined, sqlStats);
     cleanups.push(db.stop);
     const redis = await startLocalRedis(path.join(root, 'redis'), logger);
     cleanups.push(redis.stop);

@@ -93,6 +93,21 @@ async function closedLoop(total: number, op: () => Promise<boolean>) {
   return { perSecond: total / seconds, errors, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
+/** pg_stat_statements, when the bench's PostgreSQL loaded it (BENCH_SQL=1). */
+async function sqlStatements(em: { execute: (sql: string) => Promise<unknown> }) {
+  await em.execute('create extension if not exists pg_stat_statements');
+  return {
+    reset: () => em.execute('select pg_stat_statements_reset()'),
+    async top(jobs: number) {
+      const rows = (await em.execute(
+        `select calls, total_exec_time as ms, regexp_replace(left(query, 110), '\\s+', ' ', 'g') as query from pg_stat_statements
+          where query not ilike '%pg_stat_statements%' order by total_exec_time desc limit 12`,
+      )) as { calls: number; ms: number; query: string }[];
+      return rows.map((r) => ({ callsPerJob: Number(r.calls) / jobs, msPerJob: Number(r.ms) / jobs, query: r.query }));
+    },
+  };
+}
+
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
 const concurrency = process.env.WORKER_CONCURRENCY;
@@ -185,8 +200,13 @@ try {
   const submits = [await measured('floor (INSERT + queue.add)', N, floor()), await measured('REST respond-async', N, rest()), await measured('GraphQL generateImage', N, graphql())];
 
   // ---- B. drains: the floor worker its jobs, then the real worker its own ----
+  const sql = process.env.BENCH_SQL ? await sqlStatements(core.orm.em.fork()) : null;
+  await sql?.reset();
   const floorDrain = await drainWith(floorQueue, 'floor worker', 'floor', N);
+  const floorSql = await sql?.top(N);
+  await sql?.reset();
   const realDrain = await drainWith(realQueue, 'Atelier worker', 'builtin', 2 * N);
+  const realSql = await sql?.top(2 * N);
 
   // ---- C. 30-step jobs: CPU per job beyond the same render ----
   await closedLoop(STEPS_N, floor(30));
@@ -243,6 +263,13 @@ try {
   for (const r of submits) console.log('  ' + breakdown(r, N));
   console.log('  ' + breakdown(floorDrain, N));
   console.log('  ' + breakdown(realDrain, 2 * N));
+  if (floorSql && realSql) {
+    console.log('\nSQL per job while draining (BENCH_SQL=1; pg_stat_statements, the bench\'s own polling included)');
+    for (const [label, rows] of [['floor worker', floorSql], ['Atelier worker', realSql]] as const) {
+      console.log(`  ${label}:`);
+      for (const r of rows) console.log(`    ${fmt(r.callsPerJob, 2)} calls, ${fmt(r.msPerJob, 3)} ms/job  ${r.query}`);
+    }
+  }
   await floorQueue.close();
   floorConnection.disconnect();
 } finally {

