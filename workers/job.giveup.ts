@@ -1,38 +1,71 @@
-import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Core } from '../src/core.ts';
-import { type EngineFamily, generationQueueName } from '../src/queue/queue.names.ts';
+import type { EngineFamily } from '../src/queue/queue.names.ts';
 
 const STALLED = /stalled more than allowable limit/i;
 
 /** The job row behind a queue entry id (`<jobId>` or `<jobId>_<attempt>`). */
 export const rowIdOf = (queueJobId: string) => queueJobId.replace(/_\d+$/, '');
+/** The attempt a queue entry id stands for (queue.producer.ts's queueJobId). */
+const attemptOf = (queueJobId: string) => Number(/_(\d+)$/.exec(queueJobId)?.[1] ?? 0);
+
+/** How far back a watcher that just started looks: failures while no watcher ran (a restart) are caught too. */
+const LOOK_BACK_MS = 10 * 60_000;
+/** Entries read per queue per round; the next round goes on from the last one. */
+const PAGE = 500;
 
 /**
- * Watches the queues' event streams for entries BullMQ has given up on (attempts used up, stalled too often):
- * their rows, if still QUEUED or PROCESSING, become FAILED and subscribers hear it. Failures our processor
- * already recorded leave a final row, which the conditional write leaves alone.
+ * Watches the queues for entries BullMQ has given up on (attempts used up, stalled too often): their rows, if
+ * still QUEUED or PROCESSING, become FAILED and subscribers hear it. It reads only what is new in each queue's
+ * failed set every `intervalMs`, rather than every event of every job from the event streams: giving up is rare,
+ * the job path is not. Failures our processor already recorded leave a final row, which the conditional write
+ * leaves alone.
  */
-export async function watchGiveUps(core: Core, families: EngineFamily[], connection: () => Redis, log: Logger): Promise<() => Promise<void>> {
-  const watchers = families.map((family) => {
-    const events = new QueueEvents(generationQueueName(family), { connection: connection(), prefix: core.config.QUEUE_PREFIX });
-    events.on('failed', ({ jobId, failedReason }) => {
-      const stalled = STALLED.test(failedReason ?? '');
-      const code = stalled ? 'STALLED' : 'RETRIES_EXHAUSTED';
-      const message = stalled
-        ? 'The job was lost by its worker too many times (it stalled) and was given up'
-        : `The job failed on every attempt and was given up: ${failedReason ?? 'unknown error'}`;
-      core.lifecycle
-        .giveUp(core.orm.em.fork(), rowIdOf(jobId), code, message)
-        .then((failed) => failed && log.warn({ jobId, code }, 'queue gave up on job; marked FAILED'))
-        .catch((error) => log.error({ err: error, jobId }, 'could not mark a given-up job FAILED'));
-    });
-    events.on('error', (error) => log.error({ err: error, family }, 'queue events error'));
-    return events;
-  });
-  await Promise.all(watchers.map((w) => w.waitUntilReady()));
-  return async () => {
-    await Promise.all(watchers.map((w) => w.close().catch(() => undefined)));
+export function watchGiveUps(core: Core, families: EngineFamily[], log: Logger, intervalMs = 1000): { check(): Promise<void>; stop(): Promise<void> } {
+  const cursors = new Map(families.map((family) => [family, { score: Date.now() - LOOK_BACK_MS, seenAtScore: new Set<string>() }]));
+
+  const giveUp = async (family: EngineFamily, queueJobId: string) => {
+    const failedReason = await core.redis.hget(core.queues.get(family).toKey(queueJobId), 'failedReason');
+    const stalled = STALLED.test(failedReason ?? '');
+    const code = stalled ? 'STALLED' : 'RETRIES_EXHAUSTED';
+    const message = stalled
+      ? 'The job was lost by its worker too many times (it stalled) and was given up'
+      : `The job failed on every attempt and was given up: ${failedReason ?? 'unknown error'}`;
+    if (await core.lifecycle.giveUp(core.orm.em.fork(), rowIdOf(queueJobId), code, message, attemptOf(queueJobId))) log.warn({ jobId: queueJobId, code }, 'queue gave up on job; marked FAILED');
+  };
+
+  const round = async () => {
+    for (const [family, cursor] of cursors) {
+      const key = core.queues.get(family).keys.failed!;
+      const page = await core.redis.zrangebyscore(key, cursor.score, '+inf', 'WITHSCORES', 'LIMIT', 0, PAGE);
+      for (let i = 0; i < page.length; i += 2) {
+        const id = page[i]!;
+        const score = Number(page[i + 1]);
+        // Entries sharing the cursor's score were read last round, unless new ones joined them.
+        if (score === cursor.score && cursor.seenAtScore.has(id)) continue;
+        if (score > cursor.score) {
+          cursor.score = score;
+          cursor.seenAtScore.clear();
+        }
+        cursor.seenAtScore.add(id);
+        await giveUp(family, id).catch((error) => log.error({ err: error, jobId: id }, 'could not mark a given-up job FAILED'));
+      }
+    }
+  };
+
+  let running: Promise<void> | undefined;
+  const check = () =>
+    (running ??= round()
+      .catch((error) => log.warn({ err: error }, 'could not read the queues’ failed entries'))
+      .finally(() => (running = undefined)));
+  const timer = setInterval(check, intervalMs);
+  timer.unref();
+  return {
+    /** One round now (a round already under way is waited for instead). */
+    check,
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
   };
 }

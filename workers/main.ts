@@ -54,7 +54,7 @@ const workers = [...loaded].map(([family, familyEngines]) => {
 await Promise.all(workers.map((w) => w.waitUntilReady()));
 const webhooks = await startWebhooks(core, connection, logger);
 const maintenance = await startMaintenance({ ...core, connection, prefix: config.QUEUE_PREFIX, retentionDays: config.ASSET_RETENTION_DAYS, log: logger });
-const stopGiveUps = await watchGiveUps(core, [...loaded.keys()], () => createRedis(requireUrls(config).redisUrl, 'worker'), logger);
+const stopGiveUps = watchGiveUps(core, [...loaded.keys()], logger);
 // BATCH_MAX_CONCURRENT bounds provider jobs across every worker, not per process: BullMQ keeps the cap in Redis.
 if (loaded.has('provider')) await core.queues.get('provider').setGlobalConcurrency(config.BATCH_MAX_CONCURRENT);
 await Promise.all(engines.map((e) => e.ready?.().catch(() => undefined)));
@@ -109,7 +109,7 @@ async function shutdown(signal: string) {
   await heartbeat.stop();
   await webhooks.close().catch(() => undefined);
   await maintenance.close().catch(() => undefined);
-  await stopGiveUps();
+  await stopGiveUps.stop();
   await Promise.all(engines.map((e) => e.close?.()));
   await core.close();
   process.exit(0);

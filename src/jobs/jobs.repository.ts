@@ -243,11 +243,12 @@ export const jobsRepository = {
    * A job that will not run (the queue refused it, BullMQ gave up on it, no engine for it) → FAILED, from QUEUED
    * or PROCESSING; null when it had already finished.
    */
-  async fail(em: EntityManager, id: string, code: string, message: string): Promise<Row | null> {
+  async fail(em: EntityManager, id: string, code: string, message: string, attempt?: number): Promise<Row | null> {
+    // With `attempt`, only that attempt fails: an entry BullMQ gave up on must not fail a retry queued since.
     const rows = await em.execute<Row[]>(
       `update jobs set status = 'FAILED', status_message = 'Failed', error_code = ?, error_message = ?, finished_at = now()
-        where id = ? and ${statusIn('FAILED')} returning *`,
-      [code, message, id],
+        where id = ? and ${statusIn('FAILED')}${attempt === undefined ? '' : ' and attempt = ?'} returning *`,
+      [code, message, id, ...(attempt === undefined ? [] : [attempt])],
     );
     return rows[0] ?? null;
   },

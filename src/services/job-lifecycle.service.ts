@@ -113,8 +113,8 @@ export class JobLifecycle {
    * BullMQ gave up on a job (attempts used up, stalled too often): a row still QUEUED or PROCESSING becomes
    * FAILED with `code`, and subscribers hear it. A row already final is left alone.
    */
-  async giveUp(em: EntityManager, jobId: string, code: string, message: string): Promise<boolean> {
-    const row = await jobsRepository.fail(em, jobId, code, message);
+  async giveUp(em: EntityManager, jobId: string, code: string, message: string, attempt?: number): Promise<boolean> {
+    const row = await jobsRepository.fail(em, jobId, code, message, attempt);
     if (!row) return false;
     await publishJobEvent(this.pubsub, jobEvent(toJob(em, row)));
     return true;

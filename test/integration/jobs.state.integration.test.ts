@@ -108,7 +108,7 @@ describe('one owner of a job’s state (real Postgres, Redis and BullMQ)', () =>
     // The entry as BullMQ would hold it after its attempts: one left, and it fails outside our processor.
     await queue.remove(job.id);
     await queue.add(GENERATION_JOB_NAMES.IMAGE, { jobId: job.id }, { jobId: job.id, attempts: 1 });
-    const stop = await watchGiveUps(core, ['builtin'], () => createRedis(env.REDIS_URL!, 'worker'), quiet);
+    const watcher = watchGiveUps(core, ['builtin'], quiet, 50);
     const events = await core.pubsub.subscribe('job', job.id);
     const worker = new Worker(
       generationQueueName('builtin'),
@@ -123,10 +123,20 @@ describe('one owner of a job’s state (real Postgres, Redis and BullMQ)', () =>
       const row = await core.orm.em.fork().findOneOrFail(Job, { id: job.id });
       expect(row).toMatchObject({ status: 'FAILED', errorCode: 'RETRIES_EXHAUSTED' });
       expect(row.errorMessage).toMatch(/the database went away/);
+
+      // Retried since: a watcher that starts now still finds the old entry in the failed set, and leaves the retry be.
+      await worker.close();
+      const retried = await core.jobs.retryJob(core.orm.em.fork(), user.actor, job.id);
+      expect([retried.status, retried.attempt]).toEqual(['QUEUED', 1]);
+      const restarted = watchGiveUps(core, ['builtin'], quiet, 60_000);
+      await restarted.check();
+      await restarted.stop();
+      expect(await core.orm.em.fork().findOneOrFail(Job, { id: job.id })).toMatchObject({ status: 'QUEUED', attempt: 1 });
+      expect(await queue.getJobState(job.id)).toBe('failed');
     } finally {
       await events.return?.();
       await worker.close();
-      await stop();
+      await watcher.stop();
     }
   });
 
