@@ -60,7 +60,8 @@ export function createProcessor(core: Core, handlers: Map<GenerationJobName, Eng
     const stepDurationsMs: number[] = [];
     let cost: number | null = null;
     const note = (message: string, level: JobLogLevel = 'info') => {
-      log[level]({ engine: engine.name }, message);
+      // A job's routine lines are in its stored log; the process log shows them at debug, its warnings always.
+      log[level === 'info' ? 'debug' : level]({ engine: engine.name }, message);
       run.note(message, level);
     };
     const progress = (fraction: number, message: string) => {
@@ -72,7 +73,7 @@ export function createProcessor(core: Core, handlers: Map<GenerationJobName, Eng
       if (!controller.signal.aborted) run.progress(fraction * 100, message, eta);
     };
 
-    log.info({ engine: engine.name }, `Started on ${engine.name} (attempt ${job.attempt + 1})`);
+    log.debug({ engine: engine.name }, `Started on ${engine.name} (attempt ${job.attempt + 1})`);
     try {
       const output = await engine.run({
         job,

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Pool } from 'pg';
 import { Batch } from '../db/entities/batch.entity.ts';
 import { Job, type JobResult, type JobStatus } from '../db/entities/job.entity.ts';
 import { User } from '../db/entities/user.entity.ts';
@@ -116,6 +117,57 @@ export interface Finish {
   cost?: number | null;
 }
 
+/** The columns toJob reads: named rather than `*`, so a column added later cannot change a prepared statement's result. */
+const JOB_COLUMNS = `id, kind, status, progress, status_message, input, result, error_code, error_message, priority, engine, cost, owner_id,
+  created_at, started_at, finished_at, prompt, batch_id, timeout_seconds, attempt, step_durations_ms`;
+
+const START = `with started as (
+    update jobs j set status = 'PROCESSING', progress = 0, status_message = 'Started', engine = $1, started_at = now(),
+           error_code = null, error_message = null,
+           worker_id = coalesce($2::text, j.worker_id),
+           attempt_workers = case when $2::text is null then j.attempt_workers else coalesce(j.attempt_workers, '[]'::jsonb)
+             || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'worker', $2::text,
+                  'at', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))) end
+      from (select id, status as previous from jobs where id = $3) before
+     where j.id = before.id and j.${statusIn('PROCESSING')}
+     returning ${JOB_COLUMNS.replace(/(\w+)/g, 'j.$1')}, before.previous),
+  line as (
+    insert into job_logs (job_id, level, message, at)
+    select id, 'info', $4::text || ' (attempt ' || (attempt + 1) || ')', now() from started where $4::text is not null)
+  select * from started`;
+
+const FINISH = `with done as (
+    update jobs set status = $1, status_message = $2, progress = coalesce($3, progress), result = $4::jsonb, error_code = $5, error_message = $6,
+           step_durations_ms = $7::jsonb, cost = coalesce($8, cost), finished_at = now()
+     where id = $9 and status = 'PROCESSING'
+     returning ${JOB_COLUMNS}),
+  new_assets as (
+    insert into assets (id, kind, mime, bytes, sha256, width, height, duration_seconds, storage_key, owner_id, job_id, filename, created_at)
+    select a.* from done, json_to_recordset($10::json) as a(id uuid, kind text, mime varchar(128), bytes bigint, sha256 varchar(64), width int,
+      height int, duration_seconds double precision, storage_key varchar(512), owner_id uuid, job_id uuid, filename varchar(255), created_at timestamptz)),
+  new_logs as (
+    insert into job_logs (job_id, level, message, at)
+    select l.job_id, l.level, l.message, l.at from done, json_to_recordset($11::json) as l(job_id uuid, level text, message text, at timestamptz))
+  select * from done`;
+
+/**
+ * A worker's two statements per job, as named prepared statements on the pool under the ORM: PostgreSQL parses and
+ * plans each once per connection instead of once per job. Inside a transaction they go through the entity manager,
+ * so they stay in it.
+ */
+async function prepared(em: EntityManager, name: string, text: string, values: unknown[]): Promise<Row[]> {
+  if (em.isInTransaction()) {
+    return em.execute<Row[]>(text.replace(/\$\d+/g, '?'), positional(text, values));
+  }
+  const pool = await (em.getConnection() as unknown as { getNativeClient(): Promise<Pool> }).getNativeClient();
+  return (await pool.query({ name, text, values })).rows;
+}
+
+/** The values of a `$n` statement in the order its placeholders appear, for a driver that only knows `?`. */
+function positional(text: string, values: unknown[]): unknown[] {
+  return [...text.matchAll(/\$(\d+)/g)].map((m) => values[Number(m[1]) - 1]);
+}
+
 export const jobsRepository = {
   /** Plain multi-row INSERT: one statement, no RETURNING (every value is known here). */
   async insert(em: EntityManager, jobs: Job[]): Promise<void> {
@@ -129,24 +181,7 @@ export const jobsRepository = {
    * the latest, `attempt_workers` every run (a lost worker's run and the one that replaced it both stay listed).
    */
   async start(em: EntityManager, id: string, engine: string, options: { startLine?: string; worker?: string } = {}): Promise<Started | null> {
-    const { startLine, worker } = options;
-    const rows = await em.execute<Row[]>(
-      `with started as (
-         update jobs j set status = 'PROCESSING', progress = 0, status_message = 'Started', engine = ?, started_at = now(),
-                error_code = null, error_message = null,
-                worker_id = coalesce(?::text, j.worker_id),
-                attempt_workers = case when ?::text is null then j.attempt_workers else coalesce(j.attempt_workers, '[]'::jsonb)
-                  || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'worker', ?::text,
-                       'at', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))) end
-           from (select id, status as previous from jobs where id = ? for update) before
-          where j.id = before.id and j.${statusIn('PROCESSING')}
-          returning j.*, before.previous),
-       line as (
-         insert into job_logs (job_id, level, message, at)
-         select id, 'info', ?::text || ' (attempt ' || (attempt + 1) || ')', now() from started where ?::text is not null)
-       select * from started`,
-      [engine, worker ?? null, worker ?? null, worker ?? null, id, startLine ?? null, startLine ?? null],
-    );
+    const rows = await prepared(em, 'atelier_jobs_start', START, [engine, options.worker ?? null, id, options.startLine ?? null]);
     const row = rows[0];
     if (!row) return null;
     const { previous, ...job } = row;
@@ -165,34 +200,19 @@ export const jobsRepository = {
    */
   async finish(em: EntityManager, id: string, finish: Finish, assets: AssetRow[], logs: LogRow[]): Promise<Row | null> {
     if (!canTransition('PROCESSING', finish.status)) throw new Error(`A running job cannot become ${finish.status}`);
-    const rows = await em.execute<Row[]>(
-      `with done as (
-         update jobs set status = ?, status_message = ?, progress = coalesce(?, progress), result = ?::jsonb, error_code = ?, error_message = ?,
-                step_durations_ms = ?::jsonb, cost = coalesce(?, cost), finished_at = now()
-          where id = ? and status = 'PROCESSING'
-          returning *),
-       new_assets as (
-         insert into assets (id, kind, mime, bytes, sha256, width, height, duration_seconds, storage_key, owner_id, job_id, filename, created_at)
-         select a.* from done, json_to_recordset(?::json) as a(id uuid, kind text, mime varchar(128), bytes bigint, sha256 varchar(64), width int,
-           height int, duration_seconds double precision, storage_key varchar(512), owner_id uuid, job_id uuid, filename varchar(255), created_at timestamptz)),
-       new_logs as (
-         insert into job_logs (job_id, level, message, at)
-         select l.job_id, l.level, l.message, l.at from done, json_to_recordset(?::json) as l(job_id uuid, level text, message text, at timestamptz))
-       select * from done`,
-      [
-        finish.status,
-        finish.statusMessage,
-        finish.progress ?? null,
-        finish.result ? JSON.stringify(finish.result) : null,
-        finish.errorCode ?? null,
-        finish.errorMessage ?? null,
-        JSON.stringify(finish.stepDurationsMs),
-        finish.cost ?? null,
-        id,
-        assetRecords(id, assets),
-        logRecords(id, logs),
-      ],
-    );
+    const rows = await prepared(em, 'atelier_jobs_finish', FINISH, [
+      finish.status,
+      finish.statusMessage,
+      finish.progress ?? null,
+      finish.result ? JSON.stringify(finish.result) : null,
+      finish.errorCode ?? null,
+      finish.errorMessage ?? null,
+      JSON.stringify(finish.stepDurationsMs),
+      finish.cost ?? null,
+      id,
+      assetRecords(id, assets),
+      logRecords(id, logs),
+    ]);
     return rows[0] ?? null;
   },
 

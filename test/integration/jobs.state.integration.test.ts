@@ -102,6 +102,19 @@ describe('one owner of a job’s state (real Postgres, Redis and BullMQ)', () =>
     }
   });
 
+  it('runs the start statement in a caller’s transaction, which can roll it back', async () => {
+    const job = await core.jobs.createImageJob(core.orm.em.fork(), user.actor, { prompt: 'in a transaction' });
+    const em = core.orm.em.fork();
+    await em.begin();
+    const started = await jobsRepository.start(em, job.id, 'builtin', { worker: 'box-t:1', startLine: 'Started on builtin' });
+    expect(started?.row).toMatchObject({ id: job.id, status: 'PROCESSING' });
+    await em.rollback();
+    expect(await core.orm.em.fork().findOneOrFail(Job, { id: job.id })).toMatchObject({ status: 'QUEUED', workerId: null });
+    // Outside one, the same statement (prepared on the pool) commits.
+    await jobsRepository.start(core.orm.em.fork(), job.id, 'builtin', { worker: 'box-t:2' });
+    expect(await core.orm.em.fork().findOneOrFail(Job, { id: job.id })).toMatchObject({ status: 'PROCESSING', workerId: 'box-t:2' });
+  });
+
   it('fails the row, with a clear code and an event, when BullMQ gives up on its queue entry', async () => {
     const job = await core.jobs.createImageJob(core.orm.em.fork(), user.actor, { prompt: 'given up' });
     const queue = core.queues.get('builtin');
