@@ -121,6 +121,9 @@ export interface Finish {
 const JOB_COLUMNS = `id, kind, status, progress, status_message, input, result, error_code, error_message, priority, engine, cost, owner_id,
   created_at, started_at, finished_at, prompt, batch_id, timeout_seconds, attempt, step_durations_ms`;
 
+const INSERT_JOB = `insert into jobs (id, kind, status, progress, input, priority, timeout_seconds, prompt, engine, cost, attempt, batch_id, owner_id, created_at)
+  values ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14)`;
+
 const START = `with started as (
     update jobs j set status = 'PROCESSING', progress = 0, status_message = 'Started', engine = $1, started_at = now(),
            error_code = null, error_message = null,
@@ -169,9 +172,32 @@ function positional(text: string, values: unknown[]): unknown[] {
 }
 
 export const jobsRepository = {
-  /** Plain multi-row INSERT: one statement, no RETURNING (every value is known here). */
+  /**
+   * Plain INSERT: one statement, no RETURNING (every value is known here). A single job outside a transaction (the
+   * common submit) is a prepared statement on the pool; a batch or a quota's transaction goes through the ORM.
+   */
   async insert(em: EntityManager, jobs: Job[]): Promise<void> {
-    await em.insertMany(Job, jobs);
+    const job = jobs[0];
+    if (jobs.length !== 1 || !job || em.isInTransaction()) {
+      await em.insertMany(Job, jobs);
+      return;
+    }
+    await prepared(em, 'atelier_jobs_insert', INSERT_JOB, [
+      job.id,
+      job.kind,
+      job.status,
+      job.progress,
+      JSON.stringify(job.input),
+      job.priority,
+      job.timeoutSeconds,
+      job.prompt ?? null,
+      job.engine ?? null,
+      job.cost ?? 0,
+      job.attempt,
+      job.batch?.id ?? null,
+      job.owner.id,
+      job.createdAt,
+    ]);
   },
 
   /**
