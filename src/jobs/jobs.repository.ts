@@ -125,13 +125,14 @@ export const jobsRepository = {
   /**
    * The worker's first statement: marks the job running (again, after a dead worker) and returns it. With
    * `startLine`, the same statement writes the job's first log line, "<startLine> (attempt N)", so even a run
-   * whose worker dies at once leaves its trace.
+   * whose worker dies at once leaves its trace. A row found PROCESSING was started by a run that never finished
+   * (its worker died or let go of it), so this run is a new attempt.
    */
   async start(em: EntityManager, id: string, engine: string, startLine?: string): Promise<Started | null> {
     const rows = await em.execute<Row[]>(
       `with started as (
          update jobs j set status = 'PROCESSING', progress = 0, status_message = 'Started', engine = ?, started_at = now(),
-                error_code = null, error_message = null
+                error_code = null, error_message = null, attempt = j.attempt + (before.previous = 'PROCESSING')::int
            from (select id, status as previous from jobs where id = ? for update) before
           where j.id = before.id and j.${statusIn('PROCESSING')}
           returning j.*, before.previous),
