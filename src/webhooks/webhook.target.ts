@@ -22,7 +22,7 @@ export async function checkWebhookTarget(raw: string, allowedHosts: readonly str
         throw badInput('A webhook URL must not carry credentials', { field });
       case 'unresolved':
         // A name that does not exist is refused; a passing DNS failure (EAI_AGAIN, a server down) may pass: a delivery retries.
-        throw badInput(`Webhook ${error.message}`, { field, ...(error.transient ? { transient: true } : {}) });
+        throw badInput(`Webhook host ${error.message}`, { field, ...(error.transient ? { transient: true } : {}) });
       default:
         throw badInput(`Webhook host ${error.message}; only public hosts, or those in WEBHOOK_ALLOWED_HOSTS, are called`, { field });
     }
