@@ -6,14 +6,13 @@ import type { Core } from '../src/core.ts';
 import type { Asset } from '../src/db/entities/asset.entity.ts';
 import type { Actor } from '../src/services/actor.ts';
 import { AppError, badInput } from '../src/services/errors.ts';
-import { assertSafeInput } from '../src/services/input-hygiene.ts';
 import { fileTooLarge } from '../src/services/upload.service.ts';
 import { parseContract } from './rest.contract.ts';
 
 /**
  * Reads a form the way the documents' clients send it: multipart (files streamed through the upload service as
- * they arrive) or urlencoded (an HTML form, Python requests' `data=`; text fields only). The text fields are
- * then checked against the route's contract.
+ * they arrive) or urlencoded (an HTML form, Python requests' `data=`; text fields only). The hygiene hook has
+ * checked each text field as it was read (server/input-hygiene.ts); they are then checked against the contract.
  */
 export async function receiveForm<T extends z.ZodType>(
   core: Core,
@@ -31,7 +30,8 @@ export async function receiveForm<T extends z.ZodType>(
     const parts = request.parts();
     for (;;) {
       const next = await parts.next().catch((error: unknown) => {
-        throw (error as { statusCode?: number }).statusCode ? error : malformed(error);
+        // A field the hygiene hook's iterator refused (server/input-hygiene.ts) is already the answer.
+        throw error instanceof AppError || (error as { statusCode?: number }).statusCode ? error : malformed(error);
       });
       if (next.done) break;
       const part = next.value;
@@ -53,7 +53,5 @@ export async function receiveForm<T extends z.ZodType>(
   } else if (request.body && typeof request.body === 'object') {
     Object.assign(fields, request.body);
   }
-  // Form fields are read here, after the hygiene hook saw the (still unread) body: NUL and the like are refused now.
-  assertSafeInput(fields);
   return { files, fields: parseContract(fieldsContract, fields) };
 }

@@ -58,7 +58,7 @@ export const JobRef = builder.objectRef<Job>('Job').implement({
     }),
     assets: t.field({ type: [AssetRef], resolve: (j, _args, ctx) => ctx.loaders.jobAssets.load(j.id) }),
     batchId: t.id({ nullable: true, resolve: (j) => j.batch?.id ?? null }),
-    attempt: t.exposeInt('attempt', { description: '0 for the first run; each retry adds one.' }),
+    attempt: t.exposeInt('attempt', { description: '0 for the first run; each retry, and each run again after its worker died, adds one.' }),
     timeoutSeconds: t.exposeInt('timeoutSeconds'),
     queuePosition: t.int({
       nullable: true,

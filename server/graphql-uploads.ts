@@ -6,6 +6,8 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Busboy } from '@fastify/busboy';
 import { GraphQLError } from 'graphql';
+import { findUnsafeInput } from '../src/services/input-hygiene.ts';
+import { refusal } from './input-hygiene.ts';
 
 /** Temp files of each request's file parts, removed once the request is answered. */
 const tempFiles = new WeakMap<object, string[]>();
@@ -161,6 +163,9 @@ export async function parseMultipartOperation(
   }
   const map = fields.has('map') ? parseJsonField('map', fields.get('map')) : {};
   if (map === null || typeof map !== 'object' || Array.isArray(map)) throw badRequest('Multipart form field "map" must be an object');
+  // The operation's variables are checked with every other request's (useInputHygiene); the map only exists here.
+  const unsafe = findUnsafeInput(map, ['map']);
+  if (unsafe) throw refusal(unsafe);
   for (const [name, paths] of Object.entries(map as Record<string, unknown>)) {
     const file = files.get(name);
     if (!file) throw badRequest(`Multipart map names a file part "${name}" that was not sent`);

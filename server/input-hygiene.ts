@@ -1,10 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import type { Multipart } from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type ASTNode, GraphQLError, Kind, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { badInput } from '../src/services/errors.ts';
+import { AppError, badInput } from '../src/services/errors.ts';
 import { findUnsafeInput, type UnsafeInput } from '../src/services/input-hygiene.ts';
 
-const refusal = (unsafe: UnsafeInput) =>
+/** GraphQL's answer to unsafe input: BAD_USER_INPUT (400) naming the field. */
+export const refusal = (unsafe: UnsafeInput) =>
   new GraphQLError(`Invalid input: ${unsafe.field}: ${unsafe.message}`, {
     extensions: { code: 'BAD_USER_INPUT', fields: [unsafe], http: { status: 400 } },
   });
@@ -44,15 +46,65 @@ export function useInputHygiene(): Plugin {
   };
 }
 
-/** REST's side: body, query string and path parameters of every route, before validation and handlers. */
+/** Throws BAD_USER_INPUT naming the field when `value`, read from request `part`, holds something unsafe. */
+function refuseUnsafe(part: string, value: unknown) {
+  const unsafe = findUnsafeInput(value);
+  if (unsafe) throw badInput(`Invalid ${part}: ${unsafe.field}: ${unsafe.message}`, { fields: [unsafe] });
+}
+
+/** The caller's malformed multipart body (no boundary, cut short); the plugin's own limits keep their status (413). */
+const malformedForm = (error: unknown) =>
+  (error as { statusCode?: number }).statusCode ? error : badInput(`Invalid multipart body: ${(error as Error).message}`);
+
+/**
+ * Every multipart text field is checked as it is read, whoever reads it: the request's part iterator is replaced by
+ * one that refuses a field before handing it on, so a route that streams its own form (files and all) gets checked
+ * fields without reading them twice.
+ */
+function checkPartsAsRead(request: FastifyRequest) {
+  const parts = request.parts.bind(request);
+  request.parts = async function* checkedParts(options) {
+    for await (const part of parts(options)) {
+      if (part.type === 'field') refuseUnsafe('form', { [part.fieldname]: part.value });
+      yield part;
+    }
+  } as typeof request.parts;
+}
+
+/**
+ * A multipart body sent to a route without a form of its own: its text fields become the body its contract
+ * validates, as a urlencoded form's do. Such a route takes no files.
+ */
+async function readTextForm(request: FastifyRequest): Promise<Record<string, unknown>> {
+  const fields: Record<string, unknown> = {};
+  const parts = request.parts();
+  for (;;) {
+    const next: IteratorResult<Multipart> = await parts.next().catch((error: unknown) => {
+      throw error instanceof AppError ? error : malformedForm(error);
+    });
+    if (next.done) return fields;
+    const part = next.value;
+    if (part.type === 'file') {
+      part.file.resume();
+      throw badInput(`Invalid form: ${part.fieldname}: this route takes no files`, { fields: [{ field: part.fieldname, message: 'takes no files' }] });
+    }
+    fields[part.fieldname] = part.value;
+  }
+}
+
+const readsOwnForm = (request: FastifyRequest) => Boolean((request.routeOptions.schema?.body as Record<string, unknown> | undefined)?.['x-form']);
+
+/**
+ * REST's side: body, query string and path parameters of every route, before validation and handlers, and each
+ * text field of a multipart body as it is read (see checkPartsAsRead).
+ */
 export function registerInputHygieneHook(app: FastifyInstance, graphqlEndpoint: string) {
   app.addHook('preValidation', async (request) => {
     if (request.routeOptions.url === graphqlEndpoint) return;
-    for (const [part, value] of [['body', request.body], ['query', request.query], ['path', request.params]] as const) {
-      const unsafe = findUnsafeInput(value);
-      if (unsafe) {
-        throw badInput(`Invalid ${part}: ${unsafe.field}: ${unsafe.message}`, { fields: [unsafe] });
-      }
+    if (request.isMultipart()) {
+      checkPartsAsRead(request);
+      if (!readsOwnForm(request)) request.body = await readTextForm(request);
     }
+    for (const [part, value] of [['body', request.body], ['query', request.query], ['path', request.params]] as const) refuseUnsafe(part, value);
   });
 }

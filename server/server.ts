@@ -151,6 +151,14 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
     // A request (headers and body) must arrive within HTTP_REQUEST_TIMEOUT_MS: a body trickled a byte at a time
     // no longer holds a connection for ever. Idle keep-alive sockets close too.
     requestTimeout: core.config.HTTP_REQUEST_TIMEOUT_MS,
+    // Also handed to Node's constructor, which then caps headersTimeout (60 s) at it: Fastify only sets the property
+    // afterwards, and Node never enforces a requestTimeout shorter than headersTimeout. Node enforces it when it
+    // sweeps its connections (every 30 s by default); sweeping at a quarter of it keeps a short timeout's overrun
+    // proportionate.
+    http: {
+      requestTimeout: core.config.HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(core.config.HTTP_REQUEST_TIMEOUT_MS / 4))),
+    },
     connectionTimeout: Math.max(core.config.HTTP_REQUEST_TIMEOUT_MS, (core.config.REST_SYNC_TIMEOUT_SECONDS + 30) * 1000),
   });
   // Each REST request's zod contract validates its body, query and params (rest.contract.ts); answers are plain

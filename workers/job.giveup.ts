@@ -24,14 +24,14 @@ const PAGE = 500;
 export function watchGiveUps(core: Core, families: EngineFamily[], log: Logger, intervalMs = 1000): { check(): Promise<void>; stop(): Promise<void> } {
   const cursors = new Map(families.map((family) => [family, { score: Date.now() - LOOK_BACK_MS, seenAtScore: new Set<string>() }]));
 
-  const giveUp = async (family: EngineFamily, queueJobId: string) => {
+  const giveUp = async (family: EngineFamily, queueJobId: string, failedAt: number) => {
     const failedReason = await core.redis.hget(core.queues.get(family).toKey(queueJobId), 'failedReason');
     const stalled = STALLED.test(failedReason ?? '');
     const code = stalled ? 'STALLED' : 'RETRIES_EXHAUSTED';
     const message = stalled
       ? 'The job was lost by its worker too many times (it stalled) and was given up'
       : `The job failed on every attempt and was given up: ${failedReason ?? 'unknown error'}`;
-    if (await core.lifecycle.giveUp(core.orm.em.fork(), rowIdOf(queueJobId), code, message, attemptOf(queueJobId))) log.warn({ jobId: queueJobId, code }, 'queue gave up on job; marked FAILED');
+    if (await core.lifecycle.giveUp(core.orm.em.fork(), rowIdOf(queueJobId), code, message, { attempt: attemptOf(queueJobId), failedAt: new Date(failedAt) })) log.warn({ jobId: queueJobId, code }, 'queue gave up on job; marked FAILED');
   };
 
   const round = async () => {
@@ -48,7 +48,7 @@ export function watchGiveUps(core: Core, families: EngineFamily[], log: Logger, 
           cursor.seenAtScore.clear();
         }
         cursor.seenAtScore.add(id);
-        await giveUp(family, id).catch((error) => log.error({ err: error, jobId: id }, 'could not mark a given-up job FAILED'));
+        await giveUp(family, id, score).catch((error) => log.error({ err: error, jobId: id }, 'could not mark a given-up job FAILED'));
       }
     }
   };

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { guardedDispatcher, guardedLookup } from '../net/outbound.guard.ts';
 import { AppError, badInput } from '../services/errors.ts';
 import type { ApiWorkflow } from './comfy.workflow.ts';
 
@@ -75,8 +76,10 @@ export class ComfyClient {
       const response = await fetch(`${this.origin}${path}`, {
         ...init,
         redirect: 'manual',
+        // The address connected to is checked, not only the name when the server was listed.
+        dispatcher: guardedDispatcher('internal'),
         signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout,
-      });
+      } as RequestInit);
       if (response.status >= 300 && response.status < 400) {
         await response.body?.cancel();
         throw new ComfyUnreachableError(`${this.origin}${path} answered with a redirect (${response.status}); redirects are not followed`);
@@ -164,7 +167,7 @@ export class ComfyClient {
 
   openSocket(clientId: string): WebSocket {
     const url = `${this.origin.replace(/^http/, 'ws')}/ws?clientId=${encodeURIComponent(clientId)}`;
-    return new WebSocket(url, { followRedirects: false, handshakeTimeout: this.timeoutMs, perMessageDeflate: false });
+    return new WebSocket(url, { followRedirects: false, handshakeTimeout: this.timeoutMs, perMessageDeflate: false, lookup: guardedLookup('internal') });
   }
 }
 

@@ -1,16 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import { hostRefusal } from '../net/outbound.guard.ts';
 import { badInput } from '../services/errors.ts';
-
-// Link-local (cloud metadata lives at 169.254.169.254 and fd00:ec2::254), unspecified and multicast
-// addresses are never a ComfyUI server, even if someone lists one.
-const forbidden = new BlockList();
-forbidden.addSubnet('169.254.0.0', 16, 'ipv4');
-forbidden.addSubnet('0.0.0.0', 8, 'ipv4');
-forbidden.addSubnet('224.0.0.0', 4, 'ipv4');
-forbidden.addSubnet('fe80::', 10, 'ipv6');
-forbidden.addSubnet('fd00:ec2::', 32, 'ipv6');
-forbidden.addSubnet('ff00::', 8, 'ipv6');
-forbidden.addAddress('::', 'ipv6');
 
 /** The canonical origin of a server URL (scheme, host, port), or null when it cannot be a ComfyUI server. */
 export function serverOrigin(raw: string): string | null {
@@ -26,16 +15,13 @@ export function serverOrigin(raw: string): string | null {
   return url.origin;
 }
 
+/**
+ * Link-local and cloud metadata hosts (names with or without a trailing dot, IPv4 in IPv6 disguises), unspecified,
+ * multicast and reserved addresses are never a ComfyUI server or provider, even if an admin lists one; this
+ * machine and private networks are (src/net/outbound.guard.ts, reach `internal`). Connections are checked again.
+ */
 export function isForbiddenHost(hostname: string): boolean {
-  // "metadata.google.internal." (a trailing dot) is the same host as without it.
-  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '').toLowerCase();
-  const family = isIP(host);
-  if (family === 0) return host === 'metadata.google.internal' || host.endsWith('.metadata.google.internal');
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  if (forbidden.check(host, type)) return true;
-  // IPv4-mapped IPv6 (::ffff:169.254.169.254) is the IPv4 address in disguise.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  return mapped ? forbidden.check(mapped[1]!, 'ipv4') : false;
+  return hostRefusal(hostname, 'internal') !== null;
 }
 
 /** Parses a comma-separated list of server URLs into origins; a bad entry is a configuration error. */

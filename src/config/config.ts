@@ -166,6 +166,8 @@ const envSchema = z.object({
   WEBHOOK_RETRY_FACTOR: z.coerce.number().min(1).max(20).default(5),
   WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(1).max(7 * 86_400_000).default(86_400_000),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Age after which a PENDING delivery with no queue entry (Redis failed as it was made) is queued again. */
+  WEBHOOK_ORPHAN_AFTER_SECONDS: z.coerce.number().min(1).max(86_400).default(60),
   /** Within a priority, users' jobs take turns (weighted round robin) instead of running in arrival order. */
   FAIR_QUEUES: z
     .enum(['true', 'false'])

@@ -106,6 +106,12 @@ export interface Started {
   runBefore: boolean;
 }
 
+/** A queue entry BullMQ gave up on: the attempt it was queued for, and when it failed. */
+export interface GivenUpEntry {
+  attempt: number;
+  failedAt: Date;
+}
+
 export interface Finish {
   status: 'COMPLETED' | 'FAILED';
   statusMessage: string;
@@ -126,12 +132,12 @@ const INSERT_JOB = `insert into jobs (id, kind, status, progress, input, priorit
 
 const START = `with started as (
     update jobs j set status = 'PROCESSING', progress = 0, status_message = 'Started', engine = $1, started_at = now(),
-           error_code = null, error_message = null,
+           error_code = null, error_message = null, attempt = j.attempt + (before.previous = 'PROCESSING')::int,
            worker_id = coalesce($2::text, j.worker_id),
            attempt_workers = case when $2::text is null then j.attempt_workers else coalesce(j.attempt_workers, '[]'::jsonb)
-             || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'worker', $2::text,
+             || jsonb_build_array(jsonb_build_object('attempt', j.attempt + (before.previous = 'PROCESSING')::int, 'worker', $2::text,
                   'at', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))) end
-      from (select id, status as previous from jobs where id = $3) before
+      from (select id, status as previous from jobs where id = $3 for update) before
      where j.id = before.id and j.${statusIn('PROCESSING')}
      returning ${JOB_COLUMNS.replace(/(\w+)/g, 'j.$1')}, before.previous),
   line as (
@@ -203,8 +209,9 @@ export const jobsRepository = {
   /**
    * The worker's first statement: marks the job running (again, after a dead worker) and returns it. With
    * `startLine`, the same statement writes the job's first log line, "<startLine> (attempt N)", so even a run
-   * whose worker dies at once leaves its trace. With `worker`, it notes which worker took the run: `worker_id` is
-   * the latest, `attempt_workers` every run (a lost worker's run and the one that replaced it both stay listed).
+   * whose worker dies at once leaves its trace. A row found PROCESSING was started by a run that never finished
+   * (its worker died or let go of it), so this run is a new attempt. With `worker`, it notes which worker took the
+   * run: `worker_id` is the latest, `attempt_workers` every run (a lost worker's run and its replacement both stay).
    */
   async start(em: EntityManager, id: string, engine: string, options: { startLine?: string; worker?: string } = {}): Promise<Started | null> {
     const rows = await prepared(em, 'atelier_jobs_start', START, [engine, options.worker ?? null, id, options.startLine ?? null]);
@@ -289,12 +296,13 @@ export const jobsRepository = {
    * A job that will not run (the queue refused it, BullMQ gave up on it, no engine for it) → FAILED, from QUEUED
    * or PROCESSING; null when it had already finished.
    */
-  async fail(em: EntityManager, id: string, code: string, message: string, attempt?: number): Promise<Row | null> {
-    // With `attempt`, only that attempt fails: an entry BullMQ gave up on must not fail a retry queued since.
+  async fail(em: EntityManager, id: string, code: string, message: string, entry?: GivenUpEntry): Promise<Row | null> {
+    // An entry BullMQ gave up on must not fail a retry made since (a later attempt, queued or started after the
+    // entry failed). A later attempt that started before is the same entry run again after a stall: it fails.
     const rows = await em.execute<Row[]>(
       `update jobs set status = 'FAILED', status_message = 'Failed', error_code = ?, error_message = ?, finished_at = now()
-        where id = ? and ${statusIn('FAILED')}${attempt === undefined ? '' : ' and attempt = ?'} returning *`,
-      [code, message, id, ...(attempt === undefined ? [] : [attempt])],
+        where id = ? and ${statusIn('FAILED')}${entry ? ` and not (attempt > ? and (status = 'QUEUED' or started_at > ?))` : ''} returning *`,
+      [code, message, id, ...(entry ? [entry.attempt, entry.failedAt] : [])],
     );
     return rows[0] ?? null;
   },

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import sharp from 'sharp';
+import { guardedDispatcher } from '../net/outbound.guard.ts';
 import { type AdapterContext, ProviderCallError } from './provider.types.ts';
 import { fetchProviderUrl } from './provider.url-guard.ts';
 
@@ -17,7 +18,9 @@ export async function callJson<T>(ctx: AdapterContext, method: 'GET' | 'POST', p
       signal,
       // An API that redirects could send the key's requests anywhere, a metadata address included.
       redirect: 'manual',
-    });
+      // And a base URL's name could resolve to one: the address connected to is checked (src/net/outbound.guard.ts).
+      dispatcher: guardedDispatcher('internal'),
+    } as RequestInit);
   } catch (error) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
     const name = (error as Error).name;

@@ -49,8 +49,9 @@ export class ProviderRunner {
     const input = job.input as unknown as ImageJobInput & { route?: StoredRoute };
     const route = input.route ?? (await this.providers.routeImage(em, input, false));
     const cache = this.providers.cache;
-    // A job that already paid for its images (and then died before saving them) is not billed again.
-    const ownKey = `job-${job.id}-${job.attempt}`;
+    // A job that already paid for its images (and then died before saving them) is not billed again. Not keyed by
+    // attempt: a run after a dead worker is a new attempt, and it is exactly the run that must reuse them.
+    const ownKey = `job-${job.id}`;
     let result: { value: CachedGeneration; cached: boolean };
     const earlier = await cache.peek(ownKey);
     if (earlier) {

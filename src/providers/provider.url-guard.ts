@@ -1,54 +1,62 @@
-import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
 import { serverOrigin } from '../comfy/comfy.server-url.ts';
+import {
+  checkOutboundUrl,
+  guardedDispatcher,
+  hostRefusal,
+  outboundRefusalIn,
+  normalHost,
+  OutboundUrlError,
+  outboundDispatcher,
+  parseOutboundUrl,
+  type Reach,
+  type Resolve,
+} from '../net/outbound.guard.ts';
 import { ProviderCallError } from './provider.types.ts';
 
-// Where a URL handed to us by a provider must never lead: this machine, private networks, link-local (cloud
-// metadata), carrier-grade NAT, multicast and reserved ranges.
-const internal = new BlockList();
-for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
-  internal.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) internal.addSubnet(net, prefix, 'ipv6');
+const internalAddress = () => new ProviderCallError('EMPTY_RESULT', 'The provider returned a URL on an internal address; not fetched');
 
-function isInternalAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return internal.check(mapped[1]!, 'ipv4');
-  return internal.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+/**
+ * Whether a provider-supplied URL may be fetched, and under which reach (src/net/outbound.guard.ts): http(s)
+ * without credentials, never a metadata or link-local host, and either on the provider's own (admin-configured)
+ * origin or on a host whose every address is public. Names are resolved here, so `localtest.me`-style names
+ * pointing at loopback are refused like the address itself; the connection is checked again when made.
+ */
+export async function checkProviderUrl(raw: string, providerBaseUrl: string, resolve?: Resolve): Promise<{ url: URL; reach: Reach }> {
+  let url: URL;
+  try {
+    url = parseOutboundUrl(raw);
+  } catch (error) {
+    const reason = (error as OutboundUrlError).reason;
+    if (reason === 'malformed') throw new ProviderCallError('EMPTY_RESULT', 'The provider returned a malformed URL');
+    throw new ProviderCallError('EMPTY_RESULT', `The provider returned a URL Atelier will not fetch (${new URL(raw).protocol})`);
+  }
+  // The same rules as every admin URL (trailing dots, link-local, metadata names), then the provider's own origin.
+  if (hostRefusal(url.hostname, 'internal')) throw new ProviderCallError('EMPTY_RESULT', 'The provider returned a URL on a forbidden host');
+  if (url.origin === serverOrigin(providerBaseUrl)) return { url, reach: 'internal' };
+  try {
+    await checkOutboundUrl(url.href, { reach: 'public', resolve });
+  } catch (error) {
+    if (error instanceof OutboundUrlError && error.reason === 'unresolved') {
+      throw new ProviderCallError('EMPTY_RESULT', `The provider returned a URL whose host does not resolve (${normalHost(url.hostname)})`);
+    }
+    throw internalAddress();
+  }
+  return { url, reach: 'public' };
 }
 
 /**
- * Whether a provider-supplied URL may be fetched: http(s) without credentials, and either on the provider's
- * own (admin-configured) origin or on a host whose every address is public. Names are resolved here, so
- * `localtest.me`-style names pointing at loopback are refused like the address itself.
+ * Fetches a provider-supplied URL; every redirect hop is checked by the same rules (at most 3 hops), and every
+ * connection by the guard's dispatcher, so a name that turns private between the check and the connection is
+ * refused too. `resolve` replaces the system resolver (tests).
  */
-export async function checkProviderUrl(raw: string, providerBaseUrl: string): Promise<URL> {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ProviderCallError('EMPTY_RESULT', 'The provider returned a malformed URL');
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
-    throw new ProviderCallError('EMPTY_RESULT', `The provider returned a URL Atelier will not fetch (${url.protocol})`);
-  }
-  // The same rules as every admin URL (trailing dots, link-local, metadata names), then the provider's own origin.
-  const origin = serverOrigin(url.href);
-  if (!origin) throw new ProviderCallError('EMPTY_RESULT', 'The provider returned a URL on a forbidden host');
-  if (origin === serverOrigin(providerBaseUrl)) return url;
-  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '');
-  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
-  if (!addresses.length) throw new ProviderCallError('EMPTY_RESULT', 'The provider returned a URL whose host does not resolve');
-  if (addresses.some(isInternalAddress)) throw new ProviderCallError('EMPTY_RESULT', 'The provider returned a URL on an internal address; not fetched');
-  return url;
-}
-
-/** Fetches a provider-supplied URL; every redirect hop is checked by the same rules (at most 3 hops). */
-export async function fetchProviderUrl(raw: string, providerBaseUrl: string, signal: AbortSignal): Promise<Response> {
+export async function fetchProviderUrl(raw: string, providerBaseUrl: string, signal: AbortSignal, options: { resolve?: Resolve } = {}): Promise<Response> {
   let next = raw;
   for (let hop = 0; hop <= 3; hop++) {
-    const url = await checkProviderUrl(next, providerBaseUrl);
-    const response = await fetch(url, { signal, redirect: 'manual' });
+    const { url, reach } = await checkProviderUrl(next, providerBaseUrl, options.resolve);
+    const dispatcher = options.resolve ? outboundDispatcher(reach, { resolve: options.resolve }) : guardedDispatcher(reach);
+    const response = await fetch(url, { signal, redirect: 'manual', dispatcher } as RequestInit).catch((error: unknown) => {
+      throw outboundRefusalIn(error) ? internalAddress() : error;
+    });
     const location = response.headers.get('location');
     if (response.status < 300 || response.status >= 400 || !location) return response;
     await response.body?.cancel();

@@ -4,7 +4,7 @@ import type { Job } from '../db/entities/job.entity.ts';
 import type { JobLogLevel } from '../db/entities/job-log.entity.ts';
 import { jobEvent, publishJobEvent } from '../jobs/jobs.events.ts';
 import type { QueueInfoReader } from '../jobs/jobs.query.ts';
-import { jobsRepository, toJob } from '../jobs/jobs.repository.ts';
+import { type GivenUpEntry, jobsRepository, toJob } from '../jobs/jobs.repository.ts';
 import { JobRun, type NewAsset, newAssetRow, toAsset } from '../jobs/jobs.run.ts';
 import type { PubSub } from '../pubsub/pubsub.ts';
 import type { Storage } from '../storage/storage.service.ts';
@@ -113,8 +113,8 @@ export class JobLifecycle {
    * BullMQ gave up on a job (attempts used up, stalled too often): a row still QUEUED or PROCESSING becomes
    * FAILED with `code`, and subscribers hear it. A row already final is left alone.
    */
-  async giveUp(em: EntityManager, jobId: string, code: string, message: string, attempt?: number): Promise<boolean> {
-    const row = await jobsRepository.fail(em, jobId, code, message, attempt);
+  async giveUp(em: EntityManager, jobId: string, code: string, message: string, entry?: GivenUpEntry): Promise<boolean> {
+    const row = await jobsRepository.fail(em, jobId, code, message, entry);
     if (!row) return false;
     await publishJobEvent(this.pubsub, jobEvent(toJob(em, row)));
     return true;

@@ -9,7 +9,8 @@ import { WEBHOOK_QUEUE_NAME, type WebhookPayload } from '../queue/queue.names.ts
 import { AppError } from '../services/errors.ts';
 import type { WebhookService } from './webhook.service.ts';
 import { webhookHeaders } from './webhook.signing.ts';
-import { checkWebhookTarget } from './webhook.target.ts';
+import { outboundRefusalIn } from '../net/outbound.guard.ts';
+import { checkWebhookTarget, webhookDispatcher } from './webhook.target.ts';
 
 export interface DeliverySettings {
   allowedHosts: readonly string[];
@@ -46,9 +47,10 @@ export async function attemptDelivery(em: EntityManager, service: WebhookService
     return new UnrecoverableError(message);
   };
   if (!endpoint.enabled) throw await fail(`Endpoint disabled: ${endpoint.disabledReason ?? 'no reason recorded'}`);
+  let target: URL;
   try {
     // Checked again at send time: the name may resolve elsewhere than when the endpoint was made.
-    await checkWebhookTarget(endpoint.url, settings.allowedHosts);
+    target = await checkWebhookTarget(endpoint.url, settings.allowedHosts);
   } catch (error) {
     // A passing DNS failure is retried like a failed send, not taken as a refused target.
     if (error instanceof AppError && error.details?.transient) throw new Error(error.message);
@@ -59,18 +61,22 @@ export async function attemptDelivery(em: EntityManager, service: WebhookService
   let statusCode: number | null = null;
   let error: string | null = null;
   try {
-    const response = await fetch(endpoint.url, {
+    const response = await fetch(target, {
+      // The connection is checked too: the name may resolve elsewhere again by then (DNS rebinding).
+      dispatcher: webhookDispatcher(target, settings.allowedHosts),
       method: 'POST',
       headers: webhookHeaders(secret, delivery.id, delivery.body, new Date()),
       body: delivery.body,
       // A redirect is an answer, not a new address to call: it is not followed, and counts as a failure.
       redirect: 'manual',
       signal: AbortSignal.timeout(settings.timeoutMs),
-    });
+    } as RequestInit);
     statusCode = response.status;
     await response.body?.cancel().catch(() => undefined);
     if (statusCode < 200 || statusCode > 299) error = `HTTP ${statusCode}`;
   } catch (caught) {
+    const refused = outboundRefusalIn(caught);
+    if (refused) throw await fail(`Webhook host ${refused.message}; not called`);
     const cause = caught as Error;
     error = cause.name === 'TimeoutError' ? `No answer in ${settings.timeoutMs} ms` : `Could not connect: ${(cause.cause as Error)?.message ?? cause.message}`;
   }

@@ -1,41 +1,38 @@
-import { lookup } from 'node:dns/promises';
-import ipaddr from 'ipaddr.js';
+import type { Dispatcher } from 'undici';
+import { checkOutboundUrl, guardedDispatcher, isAllowed, OutboundUrlError, type Resolve } from '../net/outbound.guard.ts';
 import { badInput } from '../services/errors.ts';
 
 /**
- * Webhook targets are chosen by users, so the server must not be made to call into its own network:
- * an address that is not public unicast (loopback, private, link-local, metadata…) is refused unless its
- * host, or host:port, is listed in WEBHOOK_ALLOWED_HOSTS.
+ * Webhook targets are chosen by users, so the server must not be made to call into its own network: an address
+ * that is not public unicast (loopback, private, link-local, metadata, NAT64 or 6to4 of any of them…) is refused
+ * unless its host, or host:port, is listed in WEBHOOK_ALLOWED_HOSTS. The rules are src/net/outbound.guard.ts's.
  */
-export async function checkWebhookTarget(raw: string, allowedHosts: readonly string[], field = 'webhook.url'): Promise<URL> {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw badInput(`Not a URL: ${raw}`, { field });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badInput('A webhook URL must be http or https', { field });
-  if (url.username || url.password) throw badInput('A webhook URL must not carry credentials', { field });
+export async function checkWebhookTarget(raw: string, allowedHosts: readonly string[], field = 'webhook.url', resolve?: Resolve): Promise<URL> {
   if (raw.length > 2048) throw badInput('A webhook URL is at most 2048 characters', { field });
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  if (allowedHosts.includes(host) || allowedHosts.includes(`${host}:${port}`)) return url;
-  let addresses: string[];
   try {
-    addresses = ipaddr.isValid(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+    return (await checkOutboundUrl(raw, { reach: 'public', allow: allowedHosts, resolve })).url;
   } catch (error) {
-    // ENOTFOUND: the name does not exist. Anything else (EAI_AGAIN, a DNS server down) may pass: a delivery retries.
-    const transient = (error as NodeJS.ErrnoException).code !== 'ENOTFOUND';
-    throw badInput(`Webhook host ${host} does not resolve`, { field, ...(transient ? { transient: true } : {}) });
-  }
-  for (const address of addresses) {
-    const parsed = ipaddr.process(address);
-    const range = parsed.range();
-    if (range !== 'unicast') {
-      throw badInput(`Webhook host ${host} is a ${range} address (${address}); only public hosts, or those in WEBHOOK_ALLOWED_HOSTS, are called`, {
-        field,
-      });
+    if (!(error instanceof OutboundUrlError)) throw error;
+    switch (error.reason) {
+      case 'malformed':
+        throw badInput(`Not a URL: ${raw}`, { field });
+      case 'scheme':
+        throw badInput('A webhook URL must be http or https', { field });
+      case 'credentials':
+        throw badInput('A webhook URL must not carry credentials', { field });
+      case 'unresolved':
+        // A name that does not exist is refused; a passing DNS failure (EAI_AGAIN, a server down) may pass: a delivery retries.
+        throw badInput(`Webhook host ${error.message}`, { field, ...(error.transient ? { transient: true } : {}) });
+      default:
+        throw badInput(`Webhook host ${error.message}; only public hosts, or those in WEBHOOK_ALLOWED_HOSTS, are called`, { field });
     }
   }
-  return url;
+}
+
+/**
+ * What a delivery to `url` connects through: the guard's public dispatcher, which checks the address it connects
+ * to (not only the one checked before), or the default one for a host on WEBHOOK_ALLOWED_HOSTS.
+ */
+export function webhookDispatcher(url: URL, allowedHosts: readonly string[]): Dispatcher | undefined {
+  return isAllowed(url, allowedHosts) ? undefined : guardedDispatcher('public');
 }

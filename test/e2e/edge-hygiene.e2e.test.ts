@@ -115,14 +115,51 @@ describe('input hygiene at the edge', () => {
     expect(JSON.parse(text)).toMatchObject(shape);
   });
 
-  it('NUL in a multipart form field (read after the hook saw the body) → 400 naming the field', async () => {
+  it.each([
+    ['002 talking head', '/api/v1/inference/hallo2', { use_cache: `true${NUL}` }, 'use_cache', { detail: expect.stringMatching(/use_cache: .*NUL/), error_code: expect.any(String) }],
+    ['004 video generator', '/api/generate', { imageUrl: 'http://127.0.0.1/files/00000000-0000-0000-0000-000000000000', text: `t${NUL}` }, 'text', { error: expect.any(String), details: expect.stringMatching(/text: .*NUL/), code: 'BAD_USER_INPUT' }],
+    ['004 video generator, a field its form does not know', '/api/upload', { caption: `c${NUL}` }, 'caption', { error: expect.any(String), details: expect.stringMatching(/caption: .*NUL/), code: 'BAD_USER_INPUT' }],
+    ['000 media API (a JSON route sent a multipart form)', '/generate/image', { prompt: `p${NUL}` }, 'prompt', { detail: expect.stringMatching(/prompt: .*NUL/), type: expect.any(String) }],
+  ])('NUL in a multipart text field on %s → 400 in the family shape, naming the field', async (_family, route, fields, field, shape) => {
     const form = new FormData();
-    form.append('imageUrl', `http://127.0.0.1/files/00000000-0000-0000-0000-000000000000`);
-    form.append('text', `t${NUL}`);
-    const response = await fetch(`${url}/api/generate`, { method: 'POST', body: form, headers: { authorization: `Bearer ${user.token}` } });
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    const response = await fetch(url + route, { method: 'POST', body: form, headers: { authorization: `Bearer ${user.token}` } });
     const text = await response.text();
     expect(response.status).toBe(400);
-    expect(text).toMatch(/text: .*NUL/);
+    expect(text).toContain(field);
+    expect(JSON.parse(text)).toMatchObject(shape);
+  });
+
+  it('NUL in the operations JSON of a GraphQL multipart upload → BAD_USER_INPUT naming the variable, nothing stored', async () => {
+    const form = new FormData();
+    form.append(
+      'operations',
+      JSON.stringify({
+        query: 'mutation U($file: File!, $n: String!) { uploadAsset(file: $file) { id } createApiKey(name: $n) { secret } }',
+        variables: { file: null, n: `key${NUL}` },
+      }),
+    );
+    form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+    form.append('0', new Blob([new Uint8Array([1, 2, 3])]), 'x.bin');
+    const before = await core.orm.em.fork().count(Asset, { owner: user.id });
+    const response = await fetch(`${url}/graphql`, { method: 'POST', body: form, headers: { authorization: `Bearer ${user.token}`, 'graphql-require-preflight': '1' } });
+    const body = (await response.json()) as Body;
+    expect(response.status).toBe(400);
+    expect(codeOf(body)).toBe('BAD_USER_INPUT');
+    expect(body.errors![0]!.extensions!.fields![0]!.field).toBe('n');
+    expect(await core.orm.em.fork().count(Asset, { owner: user.id })).toBe(before);
+  });
+
+  it('NUL in the map of a GraphQL multipart upload → BAD_USER_INPUT', async () => {
+    const form = new FormData();
+    form.append('operations', JSON.stringify({ query: 'mutation U($file: File!) { uploadAsset(file: $file) { id } }', variables: { file: null } }));
+    form.append('map', JSON.stringify({ 0: [`variables.file${NUL}`] }));
+    form.append('0', new Blob([new Uint8Array([1, 2, 3])]), 'x.bin');
+    const response = await fetch(`${url}/graphql`, { method: 'POST', body: form, headers: { authorization: `Bearer ${user.token}`, 'graphql-require-preflight': '1' } });
+    const body = (await response.json()) as Body;
+    expect(response.status).toBe(400);
+    expect(codeOf(body)).toBe('BAD_USER_INPUT');
+    expect(body.errors![0]!.message).toMatch(/map.*NUL/);
   });
 
   it('ids that are not ids on the webhook and scene-profile fields → BAD_USER_INPUT / NOT_FOUND / empty, never INTERNAL', async () => {

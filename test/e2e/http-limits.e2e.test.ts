@@ -3,6 +3,7 @@
  * operation names, and provider credits fetched on every request.
  */
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core.ts';
 import { testCore, testEnv } from '../helpers/env.ts';
@@ -108,4 +109,52 @@ describe('HTTP limits', () => {
     expect(rest.status).toBe(200);
     expect(piapi.requests.filter((r) => r.path === '/account/info')).toHaveLength(1);
   });
+});
+
+describe('a request body trickled a byte at a time', () => {
+  // A short request timeout, so the API gives up on the trickle within a second or two.
+  const env = testEnv({ HTTP_REQUEST_TIMEOUT_MS: '1000' });
+  let api: RunningProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    ({ api, port } = await startApi(env));
+  });
+
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  /** Announces a large body, sends one byte of it per tick, and reports how the server ended the exchange. */
+  const trickle = (path: string) =>
+    new Promise<{ answer: string; sent: number; declared: number }>((resolve, reject) => {
+      const declared = 100_000;
+      const socket = connect(port, '127.0.0.1');
+      let answer = '';
+      let sent = 0;
+      let ticker: NodeJS.Timeout | undefined;
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('error', reject);
+      socket.on('close', () => {
+        clearInterval(ticker);
+        resolve({ answer, sent, declared });
+      });
+      socket.on('connect', () => {
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n{`);
+        sent = 1;
+        ticker = setInterval(() => {
+          if (!socket.writable || sent >= declared) return;
+          socket.write(' ');
+          sent++;
+        }, 50);
+      });
+    });
+
+  it.each(['/graphql', '/v2/auth/login'])('POST %s: the server answers 408 and closes the connection long before the body is in', async (path) => {
+    const { answer, sent, declared } = await trickle(path);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(answer).toContain('Client Timeout');
+    expect(sent).toBeLessThan(declared);
+  }, 60_000);
 });

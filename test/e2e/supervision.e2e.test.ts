@@ -14,7 +14,7 @@ import { createTestUser, type TestUser } from '../helpers/users.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const GENERATE = `mutation Gen($input: GenerateImageInput!) { generateImage(input: $input) { id } }`;
-const DETAILS = `query D($id: ID!) { job(id: $id) { status assets { id } logs { message } } }`;
+const DETAILS = `query D($id: ID!) { job(id: $id) { status attempt assets { id } logs { message } } }`;
 
 async function until(check: () => boolean, what: string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -94,9 +94,14 @@ describe('the launcher supervising its services', () => {
 
     const done = await waitForJob(url, user.token, id, undefined, 90_000);
     expect(done.status).toBe('COMPLETED');
-    const details = (await gql<{ job: { assets: unknown[]; logs: { message: string }[] } }, unknown>(url, DETAILS, { id }, user.token)).data!.job;
+    const details = (await gql<{ job: { attempt: number; assets: unknown[]; logs: { message: string }[] } }, unknown>(url, DETAILS, { id }, user.token)).data!.job;
     expect(details.assets).toHaveLength(2);
-    expect(details.logs.filter((l) => l.message.startsWith('Started on builtin'))).toHaveLength(2);
+    // The run after the kill is a new attempt, on the row and in the start lines.
+    expect(details.attempt).toBe(1);
+    expect(details.logs.filter((l) => l.message.startsWith('Started on builtin')).map((l) => l.message)).toEqual([
+      'Started on builtin (attempt 1)',
+      'Started on builtin (attempt 2)',
+    ]);
     expect(details.logs.filter((l) => l.message.startsWith('Completed in'))).toHaveLength(1);
     expect(existsSync(tempDir)).toBe(false);
     expect(existsSync(partial)).toBe(false);

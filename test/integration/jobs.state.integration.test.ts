@@ -153,6 +153,33 @@ describe('one owner of a job’s state (real Postgres, Redis and BullMQ)', () =>
     }
   });
 
+  it('fails a job that ran again after a stall (a later attempt of the same entry) when BullMQ gives that entry up', async () => {
+    const job = await core.jobs.createImageJob(core.orm.em.fork(), user.actor, { prompt: 'stalled twice' });
+    // Two runs of the one queue entry: the second finds the row PROCESSING, so it is attempt 2 (attempt index 1).
+    await core.lifecycle.start(core.orm.em.fork(), job.id, 'builtin', 'box-s:1');
+    expect((await core.lifecycle.start(core.orm.em.fork(), job.id, 'builtin', 'box-s:2'))!.attempt).toBe(1);
+    const queue = core.queues.get('builtin');
+    await queue.remove(job.id);
+    await queue.add(GENERATION_JOB_NAMES.IMAGE, { jobId: job.id }, { jobId: job.id, attempts: 1 });
+    const worker = new Worker(
+      generationQueueName('builtin'),
+      async () => {
+        // BullMQ's own words when a job stalls more often than allowed.
+        throw new Error('job stalled more than allowable limit');
+      },
+      { connection: createRedis(env.REDIS_URL!, 'worker'), prefix: core.config.QUEUE_PREFIX },
+    );
+    const watcher = watchGiveUps(core, ['builtin'], quiet, 60_000);
+    try {
+      await new Promise<void>((resolve) => worker.on('failed', () => resolve()));
+      await watcher.check();
+      expect(await core.orm.em.fork().findOneOrFail(Job, { id: job.id })).toMatchObject({ status: 'FAILED', errorCode: 'STALLED', attempt: 1 });
+    } finally {
+      await worker.close();
+      await watcher.stop();
+    }
+  });
+
   it('a revoked API key is refused by every API process once the change is announced, though each had it cached', async () => {
     const { apiKey, secret } = await core.auth.createApiKey(core.orm.em.fork(), user.actor, { name: 'cached' });
     const header = `Bearer ${secret}`;

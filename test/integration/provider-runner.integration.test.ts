@@ -34,13 +34,15 @@ describe('provider runner on the real Postgres and Redis', () => {
     const job = await core.jobs.createImageJob(em, user.actor, { prompt: 'once only', providerId, numImages: 2 });
     expect(job.engine).toBe('provider');
     const runner = new ProviderRunner(core.providers, (fn) => fn());
+    // Each run starts the job as a worker does, so the second (the row still PROCESSING) is a new attempt.
     const runOnce = async () => {
       const runEm = core.orm.em.fork();
-      const row = await runEm.findOneOrFail(Job, { id: job.id });
+      const row = (await core.lifecycle.start(runEm, job.id, 'provider'))!;
       return runner.run({ job: row, em: runEm, signal: new AbortController().signal, progress: () => undefined, note: () => undefined, saveAsset: (asset) => core.lifecycle.saveAsset(runEm, row, asset) });
     };
     const first = await runOnce();
     const second = await runOnce();
+    expect((await core.orm.em.fork().findOneOrFail(Job, { id: job.id })).attempt).toBe(1);
     expect(sd.generations).toBe(1);
     expect(first.assets).toHaveLength(2);
     expect(second.assets).toHaveLength(2);

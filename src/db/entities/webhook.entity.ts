@@ -48,7 +48,14 @@ WebhookEndpointSchema.setClass(WebhookEndpoint);
 const WebhookDeliverySchema = defineEntity({
   name: 'WebhookDelivery',
   tableName: 'webhook_deliveries',
-  indexes: [{ properties: ['owner', 'createdAt'] }],
+  indexes: [
+    { properties: ['owner', 'createdAt'] },
+    // The webhook sweeper's query (Migration20261128120000_webhook_pending_index); declared so schema diffs keep it.
+    {
+      name: 'webhook_deliveries_pending_due_index',
+      expression: `create index "webhook_deliveries_pending_due_index" on "webhook_deliveries" ((coalesce("next_retry_at", "created_at"))) where "status" = 'PENDING'`,
+    },
+  ],
   properties: {
     id: p.string().length(64).primary(),
     owner: () => p.manyToOne(User).deleteRule('cascade'),
