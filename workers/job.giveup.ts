@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Core } from '../src/core.ts';
 import type { EngineFamily } from '../src/queue/queue.names.ts';
+import { every } from '../src/system/periodic.ts';
 
 const STALLED = /stalled more than allowable limit/i;
 
@@ -53,19 +54,6 @@ export function watchGiveUps(core: Core, families: EngineFamily[], log: Logger, 
     }
   };
 
-  let running: Promise<void> | undefined;
-  const check = () =>
-    (running ??= round()
-      .catch((error) => log.warn({ err: error }, 'could not read the queues’ failed entries'))
-      .finally(() => (running = undefined)));
-  const timer = setInterval(check, intervalMs);
-  timer.unref();
-  return {
-    /** One round now (a round already under way is waited for instead). */
-    check,
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  const periodic = every(intervalMs, round, (error) => log.warn({ err: error }, 'could not read the queues’ failed entries'));
+  return { check: periodic.runNow, stop: periodic.stop };
 }

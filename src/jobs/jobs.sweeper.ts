@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -10,6 +9,7 @@ import { enqueueGeneration, type GenerationQueues, queueJobId } from '../queue/q
 import { jobEvent, publishJobEvent } from './jobs.events.ts';
 import type { WorkerRegistry } from '../services/worker-registry.service.ts';
 import type { Storage } from '../storage/storage.service.ts';
+import { every, takeRoundLease } from '../system/periodic.ts';
 import { sweepOrphanFiles } from './files.sweeper.ts';
 import { isUuid } from '../services/validation.ts';
 
@@ -107,27 +107,16 @@ export class JobSweeper {
    * one tries again.
    */
   start(intervalMs: number): { stop(): Promise<void> } {
-    let running: Promise<unknown> | undefined;
-    const lockKey = `${this.deps.prefix}:sweeper`;
-    const tick = () => {
-      running ??= (async () => {
-        const leased = await this.deps.redis.set(lockKey, randomUUID(), 'PX', Math.max(500, Math.floor(intervalMs * 0.9)), 'NX');
-        if (leased === 'OK') await this.sweep();
+    return every(
+      intervalMs,
+      async () => {
+        if (await takeRoundLease(this.deps.redis, `${this.deps.prefix}:sweeper`, intervalMs)) await this.sweep();
         const storage = this.deps.storage;
         if (storage && (await this.deps.redis.set(`${this.deps.prefix}:file-sweeper`, '1', 'PX', FILE_SWEEP_EVERY_MS, 'NX')) === 'OK') {
           await sweepOrphanFiles(this.deps.orm.em.fork() as EntityManager, storage, { olderThanMs: FILE_SWEEP_EVERY_MS, log: this.deps.log });
         }
-      })()
-        .catch((error) => this.deps.log.warn({ err: error }, 'job sweep failed'))
-        .finally(() => (running = undefined));
-    };
-    const timer = setInterval(tick, intervalMs);
-    timer.unref();
-    return {
-      async stop() {
-        clearInterval(timer);
-        await running;
       },
-    };
+      (error) => this.deps.log.warn({ err: error }, 'job sweep failed'),
+    );
   }
 }

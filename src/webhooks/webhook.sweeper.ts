@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Orm } from '../db/orm.ts';
+import { everyOnOneMachine } from '../system/periodic.ts';
 import { WEBHOOK_JOB_NAME, type WebhookPayload } from '../queue/queue.names.ts';
 
 /** Queue states in which an entry will still be sent; any other (none, completed, failed) leaves its row stranded. */
@@ -56,23 +56,8 @@ export class WebhookSweeper {
 
   /** Sweeps every `intervalMs` on one machine at a time (a short Redis lease); a failed sweep is logged and retried next time. */
   start(intervalMs: number): { stop(): Promise<void> } {
-    let running: Promise<unknown> | undefined;
-    const lockKey = `${this.deps.prefix}:webhook-sweeper`;
-    const tick = () => {
-      running ??= (async () => {
-        const leased = await this.deps.redis.set(lockKey, randomUUID(), 'PX', Math.max(500, Math.floor(intervalMs * 0.9)), 'NX');
-        if (leased === 'OK') await this.sweep();
-      })()
-        .catch((error) => this.deps.log.warn({ err: error }, 'webhook sweep failed'))
-        .finally(() => (running = undefined));
-    };
-    const timer = setInterval(tick, intervalMs);
-    timer.unref();
-    return {
-      async stop() {
-        clearInterval(timer);
-        await running;
-      },
-    };
+    return everyOnOneMachine(this.deps.redis, `${this.deps.prefix}:webhook-sweeper`, intervalMs, () => this.sweep(), (error) =>
+      this.deps.log.warn({ err: error }, 'webhook sweep failed'),
+    );
   }
 }

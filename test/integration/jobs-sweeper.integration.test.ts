@@ -115,16 +115,17 @@ describe('job sweeper (real PostgreSQL, Redis and BullMQ)', () => {
   it('records the worker of every run of every attempt', async () => {
     const job = await core.jobs.createImageJob(em(), user.actor, { prompt: 'attempts' });
     await core.lifecycle.start(em(), job.id, 'builtin', 'box-a:41');
-    // A second run of the same attempt: the first worker was lost.
+    // The first worker was lost: the run that replaces it is the next attempt.
     await core.lifecycle.start(em(), job.id, 'builtin', 'box-b:42');
-    await em().nativeUpdate(Job, { id: job.id }, { attempt: 1 });
+    // A retry queued as attempt 3 (its own queue entry), then run.
+    await em().nativeUpdate(Job, { id: job.id }, { status: 'QUEUED', attempt: 3 });
     await core.lifecycle.start(em(), job.id, 'builtin', 'box-c:43');
     const row = await em().findOneOrFail(Job, { id: job.id });
     expect(row.workerId).toBe('box-c:43');
     expect(row.attemptWorkers!.map(({ attempt, worker }) => ({ attempt, worker }))).toEqual([
       { attempt: 0, worker: 'box-a:41' },
-      { attempt: 0, worker: 'box-b:42' },
-      { attempt: 1, worker: 'box-c:43' },
+      { attempt: 1, worker: 'box-b:42' },
+      { attempt: 3, worker: 'box-c:43' },
     ]);
     expect(Date.parse(row.attemptWorkers![0]!.at)).not.toBeNaN();
   });
