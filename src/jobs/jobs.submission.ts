@@ -4,6 +4,7 @@ import { Job } from '../db/entities/job.entity.ts';
 import type { Actor } from '../services/actor.ts';
 import type { WebhookService, WebhookSpec } from '../webhooks/webhook.service.ts';
 import { IdempotencyService, MadeThenFailed, requestFingerprint } from './jobs.idempotency.ts';
+import { holdingQueue } from './jobs.submit.ts';
 
 /** What a client may add to any generation request, on either face. */
 export interface SubmitExtras {
@@ -45,14 +46,19 @@ export class JobSubmissions {
   ): Promise<{ value: T; replayed: boolean }> {
     const webhook = extras.webhook?.url ? await this.webhooks.validate(extras.webhook) : null;
     const make = async () => {
-      const value = await create();
-      const resource = { kind, id: value.id };
-      try {
-        if (webhook) await this.webhooks.attach(em, actor.userId, await jobsOf(value), webhook);
-      } catch (error) {
-        throw new MadeThenFailed(resource, error);
+      if (!webhook) {
+        const value = await create();
+        return { value, resource: { kind, id: value.id } };
       }
-      return { value, resource };
+      // The endpoint exists before the job can start, so it hears the job's every event.
+      const value = await holdingQueue(create, async (made) => {
+        try {
+          await this.webhooks.attach(em, actor.userId, await jobsOf(made), webhook);
+        } catch (error) {
+          throw new MadeThenFailed({ kind, id: made.id }, error);
+        }
+      });
+      return { value, resource: { kind, id: value.id } };
     };
     const key = extras.idempotencyKey ?? null;
     if (key === null) {

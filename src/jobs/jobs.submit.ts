@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Batch } from '../db/entities/batch.entity.ts';
@@ -28,6 +29,38 @@ export interface Submission {
 export interface QuotaCheck {
   kind: 'IMAGE' | 'VIDEO';
   check: () => Promise<void> | undefined;
+}
+
+/** Queue entries held back while something must be in place before a job can start (see holdingQueue). */
+const held = new AsyncLocalStorage<(() => Promise<void>)[]>();
+
+/**
+ * Runs `submit` with the queue entries of the jobs it stores held back, then `before(value)`, then queues them,
+ * whether `before` succeeded or not: a webhook attached to a job exists before the job can start, so it hears every
+ * event, and a job whose attachment failed is still queued rather than left behind.
+ */
+export async function holdingQueue<T>(submit: () => Promise<T>, before: (value: T) => Promise<void>): Promise<T> {
+  const pending: (() => Promise<void>)[] = [];
+  const release = async () => {
+    const results = await Promise.allSettled(pending.splice(0).map((enqueue) => enqueue()));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  let value: T;
+  try {
+    value = await held.run(pending, submit);
+  } catch (error) {
+    await release().catch(() => undefined);
+    throw error;
+  }
+  try {
+    await before(value);
+  } catch (error) {
+    await release().catch(() => undefined);
+    throw error;
+  }
+  await release();
+  return value;
 }
 
 /** The engine family named, refused here when it cannot run this kind, rather than failing later on a worker. */
@@ -126,6 +159,15 @@ export class JobSubmitter {
    * announce PROCESSING) before it. If the queue cannot take the job, the row says so rather than vanishing.
    */
   private async enqueue(em: EntityManager, job: Job): Promise<void> {
+    const hold = held.getStore();
+    if (hold) {
+      hold.push(() => this.enqueueNow(em, job));
+      return;
+    }
+    await this.enqueueNow(em, job);
+  }
+
+  private async enqueueNow(em: EntityManager, job: Job): Promise<void> {
     const announced = publishJobEvent(this.pubsub, jobEvent(job)).catch(() => undefined);
     try {
       await enqueueGeneration(this.queues, job);
