@@ -28,6 +28,8 @@ export interface StoredFile {
 
 export class LocalStorage implements Storage {
   readonly root: string;
+  /** Folders this process made or found: most writes go to a folder written before, and need no mkdir. */
+  private readonly folders = new Set<string>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -50,11 +52,18 @@ export class LocalStorage implements Storage {
   /** Write then rename, so a reader never sees half a file and a crash leaves no partial asset. */
   private async writeAtomically(key: string, write: (temp: string) => Promise<void>): Promise<void> {
     const full = this.resolve(key);
-    await mkdir(path.dirname(full), { recursive: true });
+    const folder = path.dirname(full);
     // The writer's pid in the name lets the launcher remove what a killed process left half-written.
     const temp = `${full}.${process.pid}-${randomUUID()}.partial`;
     try {
-      await write(temp);
+      if (!this.folders.has(folder)) await mkdir(folder, { recursive: true });
+      await write(temp).catch(async (error: NodeJS.ErrnoException) => {
+        // The folder went since (removed by hand, or by a sweep): make it again, once.
+        if (error.code !== 'ENOENT') throw error;
+        await mkdir(folder, { recursive: true });
+        await write(temp);
+      });
+      this.folders.add(folder);
       await rename(temp, full);
     } catch (error) {
       await rm(temp, { force: true });
