@@ -123,6 +123,23 @@ export class ApiMetrics {
       },
     });
   }
+
+  /** graphql-ws delivery: `next` messages, the socket writes that carried them (a burst shares one), sockets dropped. */
+  countFanOut(stats: Readonly<{ messages: number; writes: number; dropped: number }>) {
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    counter('atelier_graphql_ws_messages_total', 'Subscription messages (next) sent over graphql-ws', () => stats.messages);
+    counter('atelier_graphql_ws_writes_total', 'Socket writes that carried them: messages waiting for one socket leave in one write', () => stats.writes);
+    counter('atelier_graphql_ws_dropped_sockets_total', 'graphql-ws sockets dropped because they stopped reading their messages', () => stats.dropped);
+  }
 }
 
 /** Times every HTTP request by its route pattern (not its URL, so ids do not explode the label set). */

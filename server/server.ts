@@ -13,7 +13,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { contextFor, createContext } from '../schema/context.ts';
-import { selectionKey, subscribeShared } from './graphql-ws.shared.ts';
+import { selectionKey, SubscriptionFanOut, type SubscriptionTarget } from './graphql-ws.shared.ts';
 import type { Actor } from '../src/services/actor.ts';
 import { maskError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
@@ -250,15 +250,22 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
   registerVideoGeneratorRoutes(app, core);
   registerImageServiceRoutes(app, core);
 
-  const wss = new WebSocketServer({ server: app.server, path: yoga.graphqlEndpoint });
+  // No per-message compression: a subscriber's message is a few hundred bytes, and deflating each one per socket
+  // would cost more than the bytes it saves on the way out.
+  const wss = new WebSocketServer({ server: app.server, path: yoga.graphqlEndpoint, perMessageDeflate: false });
   const guard = new SubscriptionGuard(core, logger);
   await guard.start(SUBSCRIPTION_RECHECK_MS);
   const socketActors = new WeakMap<object, { actor: Actor | null; generation: number }>();
+  const fanOut = new SubscriptionFanOut({
+    onSlowSocket: (_socket, bytes) => logger.warn({ bufferedBytes: bytes }, 'graphql-ws subscriber not reading its messages; connection dropped'),
+  });
+  metrics.countFanOut(fanOut.stats);
   useServer(
     {
       execute: (args: any) => args.rootValue.execute(args),
-      // Executed once per event and distinct selection, whatever the number of subscribers (graphql-ws.shared.ts).
-      subscribe: (args: any) => subscribeShared({ ...args, rootValue: undefined }, args.rootValue.key),
+      // Executed and serialised once per event and distinct selection, whatever the number of subscribers; each
+      // subscriber's message is written straight to its socket (graphql-ws.shared.ts).
+      subscribe: (args: any) => fanOut.subscribe({ ...args, rootValue: undefined }, args.rootValue.target),
       onConnect: async (ctx) => {
         // Authenticated once per socket: its subscriptions reuse the caller. A wrong credential closes the socket
         // at once; no credential is an anonymous connection.
@@ -279,7 +286,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
           return false;
         }
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         guard.track(ctx.extra.socket, authorizationIn(params.extensions?.headers));
         // A key revoked or a role changed since the socket connected: its caller is established again (from the cache).
         const known = socketActors.get(ctx);
@@ -291,7 +298,7 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
             return [maskError(error, 'Unexpected error.') as GraphQLError];
           }
         }
-        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const { schema: enveloped, execute, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           connectionParams: ctx.connectionParams,
           socketActor: socketActors.get(ctx),
@@ -304,7 +311,15 @@ export async function buildServer(core: Core, logger: Logger): Promise<AtelierSe
           variableValues: params.variables,
           contextValue: await Promise.resolve(contextFactory()).catch((error: unknown) => guard.refuse(ctx.extra.socket, error)),
           // Result URLs are made absolute on the host the client used: subscribers through other hosts share nothing.
-          rootValue: { execute, subscribe, key: `${selectionKey(params)}|${ctx.extra.request.headers.host ?? ''}` },
+          rootValue: {
+            execute,
+            target: {
+              socket: ctx.extra.socket,
+              transport: ctx.extra.request.socket,
+              id,
+              key: `${selectionKey(params)}|${ctx.extra.request.headers.host ?? ''}`,
+            } satisfies SubscriptionTarget,
+          },
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;

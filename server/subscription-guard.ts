@@ -50,16 +50,27 @@ export class SubscriptionGuard {
     return this.checking;
   }
 
+  /** Each distinct credential is checked once, however many sockets share it (one user's tabs, a fleet of bots). */
   private async run() {
     const em = this.core.orm.em.fork() as EntityManager;
-    for (const [socket, authorization] of [...this.sockets]) {
+    const byCredential = new Map<string, WebSocket[]>();
+    for (const [socket, authorization] of this.sockets) {
+      const sharing = byCredential.get(authorization);
+      if (sharing) sharing.push(socket);
+      else byCredential.set(authorization, [socket]);
+    }
+    for (const [authorization, sockets] of byCredential) {
       try {
         await this.core.auth.authenticate(em, authorization);
       } catch (error) {
         // A database that cannot answer says nothing about the credential: keep the socket, check again later.
         if ((error as { code?: string }).code !== 'UNAUTHENTICATED') continue;
-        this.sockets.delete(socket);
-        socket.close(FORBIDDEN, (error as Error).message.slice(0, 120));
+        for (const socket of sockets) {
+          // One that changed its credential meanwhile is judged on the new one next time.
+          if (this.sockets.get(socket) !== authorization) continue;
+          this.sockets.delete(socket);
+          socket.close(FORBIDDEN, (error as Error).message.slice(0, 120));
+        }
       }
     }
   }

@@ -33,11 +33,13 @@ export async function publishJobEvent(pubsub: PubSub, event: JobEvent): Promise<
 /**
  * A worker publishes a step before it hears that its job was cancelled, so a stream of many jobs would show a
  * PROCESSING step after CANCELLED. This predicate drops a job's events after its final one, until the job is
- * queued again (a retry); it remembers the last `capacity` ended jobs.
+ * queued again (a retry); it remembers the last `capacity` ended jobs. Its verdict on one event object is given
+ * once and remembered, so one filter can serve every subscriber of a stream that hands them all the same objects.
  */
 export function endedJobsFilter(capacity = 10_000): (event: JobEvent) => boolean {
   const ended = new Set<string>();
-  return (event) => {
+  const verdicts = new WeakMap<JobEvent, boolean>();
+  const judge = (event: JobEvent) => {
     if (FINAL_JOB_STATUSES.includes(event.status)) {
       ended.add(event.jobId);
       if (ended.size > capacity) ended.delete(ended.values().next().value!);
@@ -48,5 +50,13 @@ export function endedJobsFilter(capacity = 10_000): (event: JobEvent) => boolean
       return true;
     }
     return !ended.has(event.jobId);
+  };
+  return (event) => {
+    let verdict = verdicts.get(event);
+    if (verdict === undefined) {
+      verdict = judge(event);
+      verdicts.set(event, verdict);
+    }
+    return verdict;
   };
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Job } from '../db/entities/job.entity.ts';
+import { type EventStream, filterStream } from '../pubsub/event-stream.ts';
 import type { JobEvent, PubSub } from '../pubsub/pubsub.ts';
 import { type Actor, canSeeOwnedBy } from '../services/actor.ts';
 import { endedJobsFilter, jobEvent } from './jobs.events.ts';
@@ -9,6 +10,11 @@ import { type BatchProgress, isFinalStatus, type JobReader } from './jobs.read.t
 export class JobWatcher {
   private readonly pubsub: PubSub;
   private readonly reader: JobReader;
+  /**
+   * One for every `jobs` subscriber of this process, not one each: all of them see the same events in the same
+   * order, so the verdict on an event is the same for each, and is reached once (per event object).
+   */
+  private readonly notEnded = endedJobsFilter();
 
   constructor(deps: { pubsub: PubSub; reader: JobReader }) {
     this.pubsub = deps.pubsub;
@@ -16,7 +22,7 @@ export class JobWatcher {
   }
 
   /** One job's changes, starting with its current state and ending at a final state. */
-  async watchJob(em: EntityManager, actor: Actor, id: string): Promise<AsyncIterableIterator<JobEvent>> {
+  async watchJob(em: EntityManager, actor: Actor, id: string): Promise<EventStream<JobEvent>> {
     await this.reader.getJob(em, actor, id);
     const events = await this.pubsub.subscribe('job', id);
     // Read after subscribing: any later change arrives as an event, none falls in between.
@@ -27,10 +33,10 @@ export class JobWatcher {
   }
 
   /** Changes to the caller's jobs (every job, for an admin). */
-  async watchJobs(actor: Actor): Promise<AsyncIterableIterator<JobEvent>> {
+  async watchJobs(actor: Actor): Promise<EventStream<JobEvent>> {
     const events = await this.pubsub.subscribe('jobs');
-    const notEnded = endedJobsFilter();
-    return filterEvents(events, (event) => canSeeOwnedBy(actor, event.ownerId) && notEnded(event));
+    // Asked of every event (the filter must see each job's final event), whoever may see it.
+    return filterStream(events, (event) => this.notEnded(event) && canSeeOwnedBy(actor, event.ownerId));
   }
 
   /** The batch's aggregate now, then again after each change of one of its jobs, until all have finished. */
@@ -99,7 +105,11 @@ export class JobWatcher {
   }
 }
 
-function untilFinal(first: JobEvent, rest: AsyncIterableIterator<JobEvent>): AsyncIterableIterator<JobEvent> {
+/**
+ * `first` (the job's state when the watch began), then the job's events until its final one; progress within one
+ * run never goes back. Pulled or pushed as `rest` is.
+ */
+function untilFinal(first: JobEvent, rest: EventStream<JobEvent>): EventStream<JobEvent> {
   let sentFirst = false;
   let finished = false;
   let last = first;
@@ -108,7 +118,14 @@ function untilFinal(first: JobEvent, rest: AsyncIterableIterator<JobEvent>): Asy
     finished = true;
     await rest.return?.();
   };
-  const iterator: AsyncIterableIterator<JobEvent> = {
+  /** Whether `event` is shown: within one run, events may arrive out of order across publishers. */
+  const shown = (event: JobEvent) => {
+    const sameRun = event.status === 'PROCESSING' && last.status === 'PROCESSING';
+    if (sameRun && event.progress < last.progress) return false;
+    last = event;
+    return true;
+  };
+  const stream: EventStream<JobEvent> = {
     async next() {
       if (finished) return done;
       if (!sentFirst) {
@@ -120,10 +137,7 @@ function untilFinal(first: JobEvent, rest: AsyncIterableIterator<JobEvent>): Asy
         const step = await rest.next();
         if (step.done) return finish().then(() => done);
         const event = step.value;
-        // Within one run, events may arrive out of order across publishers; never show progress going back.
-        const sameRun = event.status === 'PROCESSING' && last.status === 'PROCESSING';
-        if (sameRun && event.progress < last.progress) continue;
-        last = event;
+        if (!shown(event)) continue;
         if (isFinalStatus(event.status)) await finish();
         return { value: event, done: false };
       }
@@ -132,25 +146,21 @@ function untilFinal(first: JobEvent, rest: AsyncIterableIterator<JobEvent>): Asy
       await finish();
       return done;
     },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
-}
-
-function filterEvents(source: AsyncIterableIterator<JobEvent>, keep: (event: JobEvent) => boolean): AsyncIterableIterator<JobEvent> {
-  const iterator: AsyncIterableIterator<JobEvent> = {
-    async next() {
-      for (;;) {
-        const step = await source.next();
-        if (step.done || keep(step.value)) return step;
+    listen(sink, end) {
+      if (!sentFirst) {
+        sentFirst = true;
+        sink(first);
+        if (isFinalStatus(first.status)) void finish();
       }
+      if (finished) return end();
+      // From here, ending `rest` (its final event, or return()) calls `end`.
+      rest.listen((event) => {
+        if (finished || !shown(event)) return;
+        sink(event);
+        if (isFinalStatus(event.status)) void finish();
+      }, end);
     },
-    return: async () => (await source.return?.()) ?? { value: undefined, done: true },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
+    [Symbol.asyncIterator]: () => stream,
   };
-  return iterator;
+  return stream;
 }

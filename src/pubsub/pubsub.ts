@@ -1,6 +1,6 @@
-import { EventEmitter, on } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { JobKind, JobResult, JobStatus } from '../db/entities/job.entity.ts';
+import { EventQueue, type EventStream } from './event-stream.ts';
 
 /** One change of a job, as published by whoever changed it (API or worker). */
 export interface JobEvent {
@@ -123,13 +123,24 @@ export class PubSub {
     return this.publisher;
   }
 
-  async subscribe<T extends keyof PubSubEvents>(topic: T, key?: string): Promise<AsyncIterableIterator<PubSubEvents[T]>> {
+  /**
+   * The topic's events from now on, pulled (async iteration) or pushed (`listen`). Every subscriber of a channel
+   * gets the same parsed event object, in the order Redis delivered them; `return()` unsubscribes.
+   */
+  async subscribe<T extends keyof PubSubEvents>(topic: T, key?: string): Promise<EventStream<PubSubEvents[T]>> {
     const channel = this.channel(topic, key);
-    const local = new EventEmitter();
-    const controller = new AbortController();
-    // `on` starts buffering at once, so nothing is lost before the consumer's first `next()`.
-    const events = on(local, 'event', { signal: controller.signal });
-    const listener: Listener = (payload) => local.emit('event', payload);
+    const close = async () => {
+      const current = this.listeners.get(channel);
+      current?.delete(listener);
+      if (current && current.size === 0) {
+        this.listeners.delete(channel);
+        this.subscribed.delete(channel);
+        await this.subscriber.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+    // Buffers at once, so nothing is lost before the consumer's first `next()`.
+    const events = new EventQueue<PubSubEvents[T]>(close);
+    const listener: Listener = (payload) => events.push(payload as PubSubEvents[T]);
     let set = this.listeners.get(channel);
     if (!set) {
       set = new Set();
@@ -147,42 +158,8 @@ export class PubSub {
       set.delete(listener);
       if (set.size === 0) this.listeners.delete(channel);
       if (this.subscribed.get(channel) === ready) this.subscribed.delete(channel);
-      controller.abort();
       throw error;
     }
-    let closed = false;
-    const close = async () => {
-      if (closed) return;
-      closed = true;
-      controller.abort();
-      const current = this.listeners.get(channel);
-      current?.delete(listener);
-      if (current && current.size === 0) {
-        this.listeners.delete(channel);
-        this.subscribed.delete(channel);
-        await this.subscriber.unsubscribe(channel).catch(() => undefined);
-      }
-    };
-    const done = { value: undefined, done: true } as IteratorReturnResult<undefined>;
-    const iterator: AsyncIterableIterator<PubSubEvents[T]> = {
-      next: async () => {
-        if (closed) return done;
-        try {
-          const step = await events.next();
-          return step.done ? done : { value: step.value[0] as PubSubEvents[T], done: false };
-        } catch (error) {
-          if (closed) return done;
-          throw error;
-        }
-      },
-      return: async () => {
-        await close();
-        return done;
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    return iterator;
+    return events;
   }
 }

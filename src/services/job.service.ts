@@ -5,6 +5,7 @@ import { Asset } from '../db/entities/asset.entity.ts';
 import type { Batch } from '../db/entities/batch.entity.ts';
 import type { Job, JobKind } from '../db/entities/job.entity.ts';
 import type { JobLog } from '../db/entities/job-log.entity.ts';
+import type { EventStream } from '../pubsub/event-stream.ts';
 import type { JobEvent, PubSub } from '../pubsub/pubsub.ts';
 import type { EngineFamily } from '../queue/queue.names.ts';
 import type { GenerationQueues } from '../queue/queue.producer.ts';
@@ -326,11 +327,11 @@ export class JobService {
     return this.reader.batchProgress(em, batch);
   }
 
-  watchJob(em: EntityManager, actor: Actor, id: string): Promise<AsyncIterableIterator<JobEvent>> {
+  watchJob(em: EntityManager, actor: Actor, id: string): Promise<EventStream<JobEvent>> {
     return this.watcher.watchJob(em, actor, id);
   }
 
-  watchJobs(actor: Actor): Promise<AsyncIterableIterator<JobEvent>> {
+  watchJobs(actor: Actor): Promise<EventStream<JobEvent>> {
     return this.watcher.watchJobs(actor);
   }
 
