@@ -22,6 +22,9 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     JWT_SECRET: `test-secret-${id}-0123456789abcdefghijklmnop`,
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
+    // Files share one database: a sweeper re-queueing "orphans" after the default 30 s would take other files'
+    // QUEUED rows into its own queues. Tests of the sweeper set their own threshold.
+    JOB_ORPHAN_AFTER_SECONDS: '86400',
     ...overrides,
   };
 }
