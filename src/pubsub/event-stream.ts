@@ -30,6 +30,8 @@ export class EventQueue<T> implements EventStream<T> {
   private ended = false;
   private failure: { error: unknown } | undefined;
   private readonly onReturn: (() => unknown) | undefined;
+  /** `onReturn`'s work (an UNSUBSCRIBE): `return()` resolves once it is done. */
+  private returning: Promise<unknown> | undefined;
 
   constructor(onReturn?: () => unknown) {
     this.onReturn = onReturn;
@@ -63,7 +65,7 @@ export class EventQueue<T> implements EventStream<T> {
     if (this.ended) return;
     this.ended = true;
     if (error !== undefined) this.failure = { error };
-    void Promise.resolve(this.onReturn?.()).catch(() => undefined);
+    this.returning = Promise.resolve(this.onReturn?.()).catch(() => undefined);
     if (this.waiting) {
       const { resolve, reject } = this.waiting;
       this.waiting = undefined;
@@ -91,6 +93,7 @@ export class EventQueue<T> implements EventStream<T> {
     this.buffer = [];
     this.failure = undefined;
     this.end();
+    await this.returning;
     return DONE;
   }
 
