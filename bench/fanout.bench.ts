@@ -8,7 +8,8 @@
  * FANOUT_CLIENT_PROCS processes (default 2): a full graphql-ws client per socket, all in one process, was itself the
  * bottleneck. They still share this machine's cores with the API, so the figures are an upper bound; the CPU each
  * side spent during the delivery is printed beside them. Env: FANOUT_SIZES (default 1000,5000,10000), FANOUT_JOBS
- * (default 3), FANOUT_CLIENT_PROCS, FANOUT_PROFILE (a directory: the API and worker write CPU profiles there).
+ * (default 3), FANOUT_CLIENT_PROCS, FANOUT_PROFILE (a directory: the API, worker and client processes write CPU
+ * profiles there; the delivery windows are printed on the profiles' clock).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -85,7 +86,10 @@ async function fanOutCounters(): Promise<{ messages: number; writes: number } | 
 
 async function fanOut(size: number): Promise<string[]> {
   const query = 'subscription { jobs { jobId status progress at } }';
-  const procs = Array.from({ length: Math.min(CLIENT_PROCS, size) }, () => fork(new URL('./fanout.clients.ts', import.meta.url), [], { stdio: 'inherit' }));
+  const procs = Array.from({ length: Math.min(CLIENT_PROCS, size) }, () => fork(new URL('./fanout.clients.ts', import.meta.url), [], {
+      stdio: 'inherit',
+      execArgv: process.env.FANOUT_PROFILE ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.FANOUT_PROFILE}/clients`] : process.execArgv,
+    }));
   children.push(...procs);
   try {
     await Promise.all(procs.map((child) => answer(child, 'ready')));
