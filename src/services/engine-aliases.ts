@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { workflowName } from '../comfy/comfy.workflow.ts';
 import { ConfigError } from '../config/config.ts';
+import { JOB_KINDS, type JobKind } from '../db/entities/job.entity.ts';
 import { ENGINE_FAMILIES, type EngineFamily, isEngineFamily } from '../queue/queue.names.ts';
 
 /**
@@ -11,12 +12,21 @@ export interface EngineAlias {
   engine: EngineFamily;
   workflow?: string;
   modelPack?: string;
+  /** The kinds of job its workflow or pack makes; a preset using it for another kind is refused, not run. */
+  kinds?: JobKind[];
 }
 
 const aliasTable = z.record(
   z.string().min(1),
   // Checked as the library checks workflow names, so an unusable one fails at start rather than on every job.
-  z.object({ engine: z.enum(ENGINE_FAMILIES), workflow: workflowName.optional(), modelPack: z.string().min(1).optional() }).strict(),
+  z
+    .object({
+      engine: z.enum(ENGINE_FAMILIES),
+      workflow: workflowName.optional(),
+      modelPack: z.string().min(1).optional(),
+      kinds: z.array(z.enum(JOB_KINDS)).min(1).optional(),
+    })
+    .strict(),
 );
 
 /**
@@ -25,12 +35,12 @@ const aliasTable = z.record(
  * as underscores. InstantID has no workflow of its own in the shipped library: it runs the SDXL base workflow.
  */
 export const DEFAULT_ENGINE_ALIASES: Readonly<Record<string, EngineAlias>> = {
-  instantid: { engine: 'comfyui', workflow: 'sdxl_base' },
-  sdxl: { engine: 'comfyui', workflow: 'sdxl_base' },
-  svd: { engine: 'comfyui', workflow: 'image_to_video' },
-  fasthunyuan: { engine: 'comfyui', workflow: 'image_to_video' },
+  instantid: { engine: 'comfyui', workflow: 'sdxl_base', kinds: ['IMAGE'] },
+  sdxl: { engine: 'comfyui', workflow: 'sdxl_base', kinds: ['IMAGE'] },
+  svd: { engine: 'comfyui', workflow: 'image_to_video', kinds: ['VIDEO'] },
+  fasthunyuan: { engine: 'comfyui', workflow: 'image_to_video', kinds: ['VIDEO'] },
   fish_speech: { engine: 'builtin' },
-  hallo2: { engine: 'comfyui', workflow: 'hallo2_talking_head' },
+  hallo2: { engine: 'comfyui', workflow: 'hallo2_talking_head', kinds: ['TALKING_HEAD'] },
 };
 
 export const aliasKey = (name: string) => name.trim().toLowerCase().replace(/[\s-]+/g, '_');

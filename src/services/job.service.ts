@@ -54,8 +54,12 @@ import { findVoice, BUILTIN_VOICES } from './voice.catalog.ts';
  * family: the library workflow ComfyUI runs instead of the kind's default, or the model pack onnx loads when the
  * request names none. On any other family (the request chose another engine) the alias says nothing.
  */
-function aliasChoices(alias: EngineAlias | null, family: EngineFamily, input: { model?: string | null }): { workflowName?: string; model?: string } {
+function aliasChoices(alias: EngineAlias | null, family: EngineFamily, kind: JobKind, input: { model?: string | null }): { workflowName?: string; model?: string } {
   if (!alias || alias.engine !== family) return {};
+  if (alias.kinds && !alias.kinds.includes(kind)) {
+    const what = alias.workflow ? `the ${alias.workflow} workflow` : alias.modelPack ? `the ${alias.modelPack} pack` : `the ${alias.engine} engine`;
+    throw badInput(`The preset's default engine runs ${what}, which makes ${alias.kinds.join(' or ')} jobs, not ${kind}`, { field: 'projectId' });
+  }
   if (family === 'comfyui' && alias.workflow) return { workflowName: alias.workflow };
   if (family === 'onnx' && alias.modelPack && !input.model) return { model: alias.modelPack };
   return {};
@@ -135,7 +139,7 @@ export class JobService {
     // Naming a local model means the onnx engine unless the request says otherwise.
     // Naming a provider means the paid providers, as naming a local model means onnx.
     const family = this.engineFor('IMAGE', engine ?? (request.providerId ? 'provider' : request.model ? 'onnx' : null), applied.engine);
-    Object.assign(input, aliasChoices(applied.alias, family, input));
+    Object.assign(input, aliasChoices(applied.alias, family, 'IMAGE', input));
     if (family === 'provider' && this.providers) {
       Object.assign(input, { route: await this.providers.routeImage(em, input, applied.seed != null) });
     }
@@ -194,7 +198,7 @@ export class JobService {
     // An upscale a live worker can do sends the video to the onnx engine, which renders and then upscales.
     const family = this.engineFor('VIDEO', engine ?? (input.upscaleModel ? 'onnx' : null), applied.engine);
     // A model pack is an image model; for a video only the alias's workflow carries over.
-    if (family === 'comfyui') Object.assign(input, aliasChoices(applied.alias, family, {}));
+    if (family === 'comfyui') Object.assign(input, aliasChoices(applied.alias, family, 'VIDEO', {}));
     const check = () => this.quotas?.checkVideo(em, actor, { width, height, frames: totalFrames, durationSeconds: totalFrames / fps });
     return this.submit(em, actor, { kind: 'VIDEO', input, priority, timeout, prompt: input.prompt, engine: family }, { kind: 'VIDEO', check });
   }

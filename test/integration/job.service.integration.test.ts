@@ -320,6 +320,13 @@ describe('JobService (real Postgres and BullMQ)', () => {
   });
 
   describe('with a project preset naming an engine alias', () => {
+    it('refuses a preset whose alias makes another kind of job (hallo2 for an image), naming the workflow', async () => {
+      const preset = await core.profiles.savePreset(core.orm.em.fork(), { name: `talking-${randomUUID()}`, defaultEngine: 'Hallo2' });
+      const refused = await rejection(core.jobs.createImageJob(core.orm.em.fork(), user.actor, { prompt: 'a face', projectId: preset.name }));
+      expect(refused).toMatchObject({ code: 'BAD_USER_INPUT', details: { field: 'projectId' } });
+      expect(refused.message).toBe("The preset's default engine runs the hallo2_talking_head workflow, which makes TALKING_HEAD jobs, not IMAGE");
+    });
+
     it('hands the alias’s model pack to an onnx image job (checked against live workers), and nothing to a job sent elsewhere', async () => {
       const aliased = await testCore(testEnv({ ENGINE_ALIASES: JSON.stringify({ 'Dream Engine': { engine: 'onnx', modelPack: 'dreamshaper-8' } }) }));
       try {

@@ -67,7 +67,7 @@ describe('the documents’ environment names', () => {
 describe('engine aliases', () => {
   it('map the documents’ engine names to a family and a workflow; ENGINE_ALIASES adds more', () => {
     const aliases = parseEngineAliases(JSON.stringify({ 'Dream Engine': { engine: 'onnx', modelPack: 'dreamshaper-8' } }));
-    expect(resolveEngine('InstantID', aliases)).toEqual({ engine: 'comfyui', workflow: 'sdxl_base' });
+    expect(resolveEngine('InstantID', aliases)).toEqual({ engine: 'comfyui', workflow: 'sdxl_base', kinds: ['IMAGE'] });
     expect(resolveEngine('Fish Speech', aliases)).toEqual({ engine: 'builtin' });
     expect(resolveEngine('FastHunyuan', aliases)?.engine).toBe('comfyui');
     expect(resolveEngine('dream-engine', aliases)).toEqual({ engine: 'onnx', modelPack: 'dreamshaper-8' });
