@@ -52,6 +52,43 @@ function startService(name: string, script: string, env: NodeJS.ProcessEnv, stor
   return service.start();
 }
 
+/**
+ * The embedded redis-server, started again on the same port and folder if it dies (its AOF brings the queues back;
+ * API and workers reconnect by themselves). A Redis that cannot stay up (five deaths within a minute) stops Atelier.
+ */
+async function superviseLocalRedis(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  let current: LocalRedis = await startLocalRedis(dir, logger);
+  const port = Number(new URL(current.url).port);
+  const deaths: number[] = [];
+  const watch = (redis: LocalRedis) =>
+    redis.process.once('exit', (code, signal) => {
+      if (stopping) return;
+      const now = Date.now();
+      deaths.push(now);
+      while (deaths.length && now - deaths[0]! > 60_000) deaths.shift();
+      if (deaths.length >= 5) {
+        logger.error({ code, signal }, 'redis-server keeps dying; stopping everything');
+        void stopAll(1);
+        return;
+      }
+      logger.warn({ code, signal }, 'redis-server exited; starting it again');
+      void (async () => {
+        // A moment for the old process's port to be released.
+        await new Promise((resolve) => setTimeout(resolve, 500 * deaths.length));
+        try {
+          current = await startLocalRedis(dir, logger, port);
+          watch(current);
+          logger.info('redis-server started again');
+        } catch (error) {
+          logger.error({ err: error }, 'redis-server could not be started again; stopping everything');
+          void stopAll(1);
+        }
+      })();
+    });
+  watch(current);
+  return { url: current.url, stop: () => current.stop() };
+}
+
 async function main() {
   const config = loadConfig();
   logger = createLogger('atelier', config);
@@ -69,7 +106,7 @@ async function main() {
   }
   let redisUrl = config.REDIS_URL;
   if (!redisUrl && !config.REDIS_CLUSTER_NODES) {
-    const redis: LocalRedis = await startLocalRedis(path.join(config.dataDir, 'redis'), logger);
+    const redis = await superviseLocalRedis(path.join(config.dataDir, 'redis'));
     cleanups.push(redis.stop);
     redisUrl = redis.url;
     logger.info('local redis-server started (AOF on)');

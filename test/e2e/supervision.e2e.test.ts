@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -117,4 +117,62 @@ describe('the launcher supervising its services', () => {
     expect(readyPid('worker')).toBe(workerPid);
     process.kill(workerPid, 0);
   }, 90_000);
+});
+
+describe('the launcher supervising its embedded Redis', () => {
+  // No REDIS_URL: the launcher runs its own redis-server, as `./atelier start` does.
+  const { REDIS_URL: _shared, ...base } = testEnv({ WORKER_CONCURRENCY: '1', WORKER_ENGINES: 'builtin', LOG_LEVEL: 'info', ADMIN_USERNAME: `admin-${Date.now()}` });
+  let core: Core;
+  let user: TestUser;
+  let launcher: ReturnType<typeof spawn>;
+  let output = '';
+  let url: string;
+
+  beforeAll(async () => {
+    // The test's own handle on the database only (users and tokens); the launcher's Redis is its own.
+    core = await testCore({ ...base, REDIS_URL: testEnv().REDIS_URL! });
+    user = await createTestUser(core);
+    const port = await getPort({ host: '127.0.0.1' });
+    url = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, ...base, PORT: String(port), HOST: '127.0.0.1' };
+    delete env.REDIS_URL;
+    launcher = spawn(process.execPath, ['src/system/launcher.main.ts'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    launcher.stdout!.on('data', (chunk) => (output += chunk));
+    launcher.stderr!.on('data', (chunk) => (output += chunk));
+    await until(() => output.includes('Atelier ready'), 'the launcher to be ready', 90_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (launcher && launcher.exitCode === null) {
+      const exited = new Promise((resolve) => launcher.once('exit', resolve));
+      process.kill(-launcher.pid!, 'SIGTERM');
+      await exited;
+    }
+    await core?.close();
+  });
+
+  it('a redis-server killed with -9 is started again, and jobs are taken and completed after it', async () => {
+    const submit = (prompt: string) => gql<{ generateImage: { id: string } }, unknown>(url, GENERATE, { input: { prompt } }, user.token);
+    const before = (await submit('before Redis died')).data!.generateImage.id;
+    expect((await waitForJob(url, user.token, before)).status).toBe('COMPLETED');
+
+    // The launcher's own child (redis-server rewrites its command line, so it is found by its parent).
+    const redisPid = Number(execFileSync('pgrep', ['-P', String(launcher.pid), 'redis-server']).toString().trim().split('\n')[0]);
+    expect(redisPid).toBeGreaterThan(0);
+    process.kill(redisPid, 'SIGKILL');
+    await until(() => output.includes('redis-server started again'), 'redis-server to be started again');
+
+    // The API and the worker reconnect on their own: the next submission is taken and run.
+    let after: string | undefined;
+    for (let tries = 0; !after && tries < 100; tries++) {
+      const answer = await submit('after Redis came back');
+      if (answer.data) after = answer.data.generateImage.id;
+      else {
+        expect(answer.errors![0]!.extensions!.code).toBe('SERVICE_UNAVAILABLE');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    expect((await waitForJob(url, user.token, after!)).status).toBe('COMPLETED');
+    expect(launcher.exitCode).toBeNull();
+  }, 120_000);
 });
